@@ -1,0 +1,175 @@
+/**
+ * The LMDB persistence layer: one environment under the data dir, one named database per
+ * kind of record.
+ *
+ *   meta                 schema_version -> number
+ *   specs                specId -> SpecRecord                      durable
+ *   url_specs            url -> { raw, fetchedAt }, TTL            cache
+ *   embeddings           key -> Float32Array (binary), opt. TTL    cache
+ *   predictions          key -> response, TTL                      cache
+ *   endpoint_embeddings  key -> Float32 matrix (binary)            cache
+ *   transitions          [specId, kind, ...ids] -> count           durable (feature store)
+ *   training_log         seq -> observed sequence                  durable, append-only
+ *   jobs                 id -> JobRecord                           durable
+ *   budget               owned by the LLM layer                    durable, untouched
+ *
+ * The server opens it read-write once (the owner of all writes); worker threads open the
+ * same path with `readOnly: true`. Record versions and migrations: schema.ts,
+ * migrations.ts.
+ */
+import fs from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { StoreContext } from './context';
+import { StoreError } from './errors';
+import { checkSchemaReadOnly, prepareSchema, refuseNewer, type DbMap, type SchemaReport } from './migrations';
+import { ALL_DBS, BINARY_DBS, SCHEMA_VERSION, type DbName } from './schema';
+import { SpecStore } from './specs';
+import { TransitionStore } from './transitions';
+import { TrainingLog } from './training-log';
+import { JobStore } from './jobs';
+import { type CacheStats, TtlCache, UrlSpecCache } from './ttl-cache';
+import { EmbeddingCache, EndpointEmbeddings } from './vector-cache';
+
+export { SCHEMA_VERSION } from './schema';
+export { StoreError, type StoreErrorCode } from './errors';
+export type { SchemaReport } from './migrations';
+export type { SpecRecord, SpecSource } from './specs';
+export { pairKey, type TransitionSnapshot } from './transitions';
+export type { TrainingLogEntry, LoggedSequence, IterateOptions } from './training-log';
+export type { JobRecord, JobStatus } from './jobs';
+export type { CacheStats, UrlSpecEntry } from './ttl-cache';
+export type { EmbeddingMatrix } from './vector-cache';
+export type { SpecStore, TransitionStore, TrainingLog, JobStore, TtlCache, UrlSpecCache, EmbeddingCache, EndpointEmbeddings };
+
+export interface StoreOptions {
+  /** Directory of the LMDB environment (OPENSESAME_DATA_DIR). Created by a writer when missing. */
+  path: string;
+  /**
+   * Open without write access, for worker threads. Reads see the writer's commits; every
+   * write method rejects with StoreError 'STORE_READ_ONLY'. The data dir must already
+   * have been opened read-write (so it exists and carries the current schema).
+   */
+  readOnly?: boolean;
+  /** Clock in ms since the epoch used for TTLs. Defaults to Date.now; tests inject one. */
+  now?: () => number;
+}
+
+export interface StoreStats {
+  predictions: CacheStats;
+  embeddings: CacheStats;
+  urlSpecs: CacheStats;
+}
+
+export interface Store<P = unknown> {
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** What the schema check found and did at open. */
+  readonly schema: SchemaReport;
+  readonly specs: SpecStore;
+  readonly urlSpecs: UrlSpecCache;
+  /** Prompt embeddings; fold the model id into the key. */
+  readonly embeddings: EmbeddingCache;
+  /** Endpoint embedding matrices per catalog hash; fold the model id into the key. */
+  readonly endpointEmbeddings: EndpointEmbeddings;
+  /** Cached /predict responses. */
+  readonly predictions: TtlCache<P>;
+  readonly transitions: TransitionStore;
+  readonly trainingLog: TrainingLog;
+  readonly jobs: JobStore;
+  /**
+   * The raw `budget` database (msgpack values), owned by the LLM layer, which versions
+   * its own records. Migrations never touch it.
+   */
+  readonly budgetDb: Database;
+  /** Removes expired entries from the TTL caches; resolves to the number removed. */
+  cleanupExpired(): Promise<number>;
+  /** Per-cache hit/miss counts of this process, and entry counts on disk. */
+  stats(): StoreStats;
+  /** Closes the environment; idempotent. The store must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** Named databases plus the root environment (root.close() closes them all). */
+const MAX_DBS = 16;
+
+/**
+ * Opens (creating when missing, unless read-only) the store at `opts.path`, checking the
+ * schema: a fresh dir is stamped, an older one migrated (writer) or refused (reader), a
+ * newer one refused. Throws StoreError on those faults.
+ */
+export function openStore<P = unknown>(opts: StoreOptions): Store<P> {
+  if (!opts || typeof opts.path !== 'string' || opts.path.length === 0) {
+    throw new StoreError('STORE_BAD_ARGUMENT', 'store: openStore needs a non-empty path');
+  }
+  const readOnly = opts.readOnly === true;
+  if (readOnly && !fs.existsSync(opts.path)) {
+    throw new StoreError('STORE_NOT_INITIALISED', `store: no data dir at ${opts.path}; open it read-write once first`);
+  }
+  const root = open({ path: opts.path, maxDbs: MAX_DBS, readOnly });
+  try {
+    // Check the schema stamp before opening (and so creating) anything else: a data dir
+    // we refuse must be left exactly as we found it.
+    const meta = openNamed(root, 'meta');
+    if (readOnly) checkSchemaReadOnly(meta);
+    else refuseNewer(meta);
+    const dbs = {} as DbMap;
+    for (const name of ALL_DBS) dbs[name] = name === 'meta' ? meta : openNamed(root, name);
+    const schema: SchemaReport = readOnly ? { found: SCHEMA_VERSION, migrated: false, dropped: 0 } : prepareSchema(root, dbs);
+    return buildStore<P>(root, dbs, readOnly, opts.now ?? Date.now, opts.path, schema);
+  } catch (err) {
+    // Don't leak the environment when refusing to open it.
+    root.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function openNamed(root: RootDatabase, name: DbName): Database {
+  const db = root.openDB({ name, encoding: BINARY_DBS.has(name) ? 'binary' : 'msgpack' });
+  // lmdb returns undefined for a missing database in read-only mode.
+  if (db === undefined) {
+    throw new StoreError('STORE_NOT_INITIALISED', `store: database "${name}" missing; open the data dir read-write once first`);
+  }
+  return db;
+}
+
+function buildStore<P>(
+  root: RootDatabase, dbs: DbMap, readOnly: boolean, now: () => number, path: string, schema: SchemaReport,
+): Store<P> {
+  const ctx: StoreContext = { root, readOnly, now, closed: false };
+  const predictions = new TtlCache<P>(ctx, dbs.predictions, 'predictions');
+  const urlSpecs = new UrlSpecCache(ctx, dbs.url_specs);
+  const embeddings = new EmbeddingCache(ctx, dbs.embeddings);
+  let closing: Promise<void> | undefined;
+  return {
+    path,
+    readOnly,
+    schema,
+    specs: new SpecStore(ctx, dbs.specs),
+    urlSpecs,
+    embeddings,
+    endpointEmbeddings: new EndpointEmbeddings(ctx, dbs.endpoint_embeddings),
+    predictions,
+    transitions: new TransitionStore(ctx, dbs.transitions),
+    trainingLog: new TrainingLog(ctx, dbs.training_log),
+    jobs: new JobStore(ctx, dbs.jobs),
+    budgetDb: dbs.budget,
+    async cleanupExpired() {
+      // Sequential on purpose: the sweeps share one write queue, and the server calls
+      // this on a timer where latency does not matter but event-loop stalls do.
+      let n = await predictions.cleanupExpired();
+      n += await urlSpecs.cleanupExpired();
+      n += await embeddings.cleanupExpired();
+      return n;
+    },
+    stats() {
+      return { predictions: predictions.stats(), embeddings: embeddings.stats(), urlSpecs: urlSpecs.stats() };
+    },
+    close() {
+      if (!closing) {
+        ctx.closed = true;
+        closing = root.close();
+      }
+      return closing;
+    },
+  };
+}

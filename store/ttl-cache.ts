@@ -1,0 +1,128 @@
+/**
+ * A key -> value cache with a per-entry time to live, over one msgpack database.
+ * Stored value: { v: SCHEMA_VERSION, e: expiresAt (ms since epoch), d: the value }.
+ * Expired entries read as misses at once; cleanupExpired() reclaims their space later.
+ */
+import type { Database } from 'lmdb';
+import { type StoreContext, assertWritable, cacheKey, removeKey } from './context';
+import { badArgument } from './errors';
+import { SCHEMA_VERSION, isCurrentRecord } from './schema';
+import { sweepDb } from './sweep';
+
+/** Hit/miss counters of one cache in this process, and its entry count on disk. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Entries on disk, including expired ones not yet cleaned up. */
+  size: number;
+}
+
+interface TtlRecord<T> {
+  v: number;
+  /** Expiry, ms since the epoch. */
+  e: number;
+  d: T;
+}
+
+/** Validates a TTL in seconds and turns it into an absolute expiry. */
+export function expiryFrom(now: number, ttlSeconds: number): number {
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+    throw badArgument(`ttlSeconds must be a finite number > 0, got ${String(ttlSeconds)}`);
+  }
+  return now + ttlSeconds * 1000;
+}
+
+function liveValue<T>(record: unknown, now: number): T | undefined {
+  if (!isCurrentRecord(record)) return undefined;
+  const r = record as unknown as TtlRecord<T>;
+  if (typeof r.e !== 'number' || now >= r.e) return undefined;
+  return r.d;
+}
+
+export class TtlCache<T> {
+  private hits = 0;
+  private misses = 0;
+
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly db: Database<unknown, string>,
+    private readonly name: string,
+  ) {}
+
+  /** The live value for `key`, or undefined (absent, expired, or another schema version). */
+  get(key: string): T | undefined {
+    const value = liveValue<T>(this.db.get(cacheKey(key)), this.ctx.now());
+    if (value === undefined) this.misses++;
+    else this.hits++;
+    return value;
+  }
+
+  /** Stores `value` for `ttlSeconds` (> 0). Resolves when committed. */
+  async put(key: string, value: T, ttlSeconds: number): Promise<void> {
+    assertWritable(this.ctx, `${this.name}.put`);
+    const record: TtlRecord<T> = { v: SCHEMA_VERSION, e: expiryFrom(this.ctx.now(), ttlSeconds), d: value };
+    await this.db.put(cacheKey(key), record);
+  }
+
+  /** Removes `key`; resolves to whether it existed. */
+  async delete(key: string): Promise<boolean> {
+    assertWritable(this.ctx, `${this.name}.delete`);
+    return removeKey(this.ctx, this.db, cacheKey(key));
+  }
+
+  stats(): CacheStats {
+    return { hits: this.hits, misses: this.misses, size: entryCount(this.db) };
+  }
+
+  /** Removes expired (and unreadable) entries; resolves to the number removed. */
+  async cleanupExpired(): Promise<number> {
+    assertWritable(this.ctx, `${this.name}.cleanupExpired`);
+    return sweepDb(this.ctx, this.db, (record, now) => liveValue(record, now) === undefined);
+  }
+}
+
+/** What the URL-spec cache returns: the fetched document text and when it was fetched. */
+export interface UrlSpecEntry {
+  raw: string;
+  /** ms since the epoch. */
+  fetchedAt: number;
+}
+
+/** Raw spec documents fetched by URL, re-fetched by the server once their TTL passes. */
+export class UrlSpecCache {
+  private readonly cache: TtlCache<UrlSpecEntry>;
+
+  constructor(private readonly ctx: StoreContext, db: Database<unknown, string>) {
+    this.cache = new TtlCache<UrlSpecEntry>(ctx, db, 'urlSpecs');
+  }
+
+  /** The cached document, or undefined when absent or older than its TTL. */
+  get(url: string): UrlSpecEntry | undefined {
+    const entry = this.cache.get(url);
+    // Guard the inner shape too: a record of the right version but wrong shape is a miss.
+    if (entry === undefined || typeof entry.raw !== 'string' || typeof entry.fetchedAt !== 'number') return undefined;
+    return { raw: entry.raw, fetchedAt: entry.fetchedAt };
+  }
+
+  async put(url: string, raw: string, ttlSeconds: number): Promise<void> {
+    if (typeof raw !== 'string') throw badArgument('urlSpecs.put: raw must be a string');
+    return this.cache.put(url, { raw, fetchedAt: this.ctx.now() }, ttlSeconds);
+  }
+
+  delete(url: string): Promise<boolean> {
+    return this.cache.delete(url);
+  }
+
+  stats(): CacheStats {
+    return this.cache.stats();
+  }
+
+  cleanupExpired(): Promise<number> {
+    return this.cache.cleanupExpired();
+  }
+}
+
+/** Entry count from LMDB's own statistics: O(1), no scan. */
+export function entryCount(db: { getStats(): object }): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
+}

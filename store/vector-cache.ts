@@ -1,0 +1,105 @@
+/**
+ * Float32 vectors in binary databases (layout in vector-codec.ts):
+ * - EmbeddingCache: prompt text (+ model) -> one embedding, optional TTL.
+ * - EndpointEmbeddings: catalog hash (+ model) -> rows x dims matrix, one row per endpoint.
+ * Callers fold the embedding model's id into the key: a vector from another model is a
+ * different entry, not a stale one.
+ */
+import type { Database } from 'lmdb';
+import { type StoreContext, assertWritable, cacheKey, removeKey } from './context';
+import { badArgument } from './errors';
+import { type CacheStats, entryCount, expiryFrom } from './ttl-cache';
+import { copyPayload, decodeHeader, encodeVectors } from './vector-codec';
+import { sweepDb } from './sweep';
+
+type BinaryDb = Database<Buffer, string>;
+
+function checkVector(data: unknown, dims: number, what: string): asserts data is Float32Array {
+  if (!(data instanceof Float32Array)) throw badArgument(`${what}: expected a Float32Array`);
+  if (!Number.isInteger(dims) || dims <= 0 || dims > 0xffffffff) throw badArgument(`${what}: dims must be a positive integer`);
+  if (data.length === 0 || data.length % dims !== 0) {
+    throw badArgument(`${what}: length ${data.length} is not a positive multiple of dims ${dims}`);
+  }
+}
+
+function isDeadVector(buf: Uint8Array, now: number): boolean {
+  const header = decodeHeader(buf);
+  return header === undefined || (header.expiresAt !== 0 && now >= header.expiresAt);
+}
+
+export class EmbeddingCache {
+  private hits = 0;
+  private misses = 0;
+
+  constructor(private readonly ctx: StoreContext, private readonly db: BinaryDb) {}
+
+  /** A copy of the cached vector, or undefined (absent, expired, other schema version). */
+  get(key: string): Float32Array | undefined {
+    // getBinaryFast borrows lmdb's shared read buffer; copyPayload makes the only copy.
+    const buf = this.db.getBinaryFast(cacheKey(key));
+    const header = buf === undefined ? undefined : decodeHeader(buf);
+    if (buf === undefined || header === undefined || header.rows !== 1 || (header.expiresAt !== 0 && this.ctx.now() >= header.expiresAt)) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return copyPayload(buf, header);
+  }
+
+  /**
+   * Stores `vec`. Without `ttlSeconds` the entry lives until the schema changes or it is
+   * deleted: an embedding of a fixed text by a fixed model never goes stale.
+   */
+  async put(key: string, vec: Float32Array, ttlSeconds?: number): Promise<void> {
+    assertWritable(this.ctx, 'embeddings.put');
+    checkVector(vec, vec.length, 'embeddings.put');
+    const expiresAt = ttlSeconds === undefined ? 0 : expiryFrom(this.ctx.now(), ttlSeconds);
+    await this.db.put(cacheKey(key), encodeVectors(vec, vec.length, expiresAt));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    assertWritable(this.ctx, 'embeddings.delete');
+    return removeKey(this.ctx, this.db, cacheKey(key));
+  }
+
+  stats(): CacheStats {
+    return { hits: this.hits, misses: this.misses, size: entryCount(this.db) };
+  }
+
+  async cleanupExpired(): Promise<number> {
+    assertWritable(this.ctx, 'embeddings.cleanupExpired');
+    return sweepDb(this.ctx, this.db, isDeadVector);
+  }
+}
+
+/** A row-major matrix of endpoint embeddings. */
+export interface EmbeddingMatrix {
+  rows: number;
+  dims: number;
+  /** rows * dims floats; row i is endpoint i of the catalog. */
+  data: Float32Array;
+}
+
+export class EndpointEmbeddings {
+  constructor(private readonly ctx: StoreContext, private readonly db: BinaryDb) {}
+
+  /** A copy of the matrix stored under `key`, or undefined. */
+  get(key: string): EmbeddingMatrix | undefined {
+    const buf = this.db.getBinaryFast(cacheKey(key));
+    const header = buf === undefined ? undefined : decodeHeader(buf);
+    if (buf === undefined || header === undefined) return undefined;
+    return { rows: header.rows, dims: header.dims, data: copyPayload(buf, header) };
+  }
+
+  /** Stores `data` (a whole number of `dims`-wide rows) under `key`. */
+  async put(key: string, data: Float32Array, dims: number): Promise<void> {
+    assertWritable(this.ctx, 'endpointEmbeddings.put');
+    checkVector(data, dims, 'endpointEmbeddings.put');
+    await this.db.put(cacheKey(key), encodeVectors(data, dims, 0));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    assertWritable(this.ctx, 'endpointEmbeddings.delete');
+    return removeKey(this.ctx, this.db, cacheKey(key));
+  }
+}

@@ -1,0 +1,559 @@
+/**
+ * store/: real LMDB environments in temp dirs, real worker threads for the
+ * concurrent-writer and read-only-reader cases, raw lmdb to forge old/new data dirs.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import t, { type Test } from 'tap';
+import { open, type Database } from 'lmdb';
+import { openStore, pairKey, SCHEMA_VERSION, StoreError, type SpecRecord, type Store, type JobRecord } from '../store/index';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+
+/** A manual clock in ms. */
+function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
+  let at = start;
+  return { now: () => at, advance: (ms) => { at += ms; } };
+}
+
+function tempDir(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-store-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Opens a store that is closed at teardown (before the dir is removed: teardowns run LIFO). */
+function openTemp<P = unknown>(t: Test, dir: string, opts: { readOnly?: boolean; now?: () => number } = {}): Store<P> {
+  const store = openStore<P>({ path: dir, ...opts });
+  t.teardown(() => store.close());
+  return store;
+}
+
+function spec(id: string, extra: Partial<SpecRecord> = {}): SpecRecord {
+  return {
+    specId: id, title: `API ${id}`, version: '1.0.0', format: 'openapi-3.0', source: 'upload',
+    createdAt: 1_700_000_000_000, catalogHash: `hash-${id}`, rawJson: JSON.stringify({ openapi: '3.0.0', info: { title: id } }),
+    ...extra,
+  };
+}
+
+function job(id: string, createdAt: number, status: JobRecord['status'] = 'running'): JobRecord {
+  return { id, kind: 'train', status, progress: 0.5, createdAt, updatedAt: createdAt, message: 'halfway' };
+}
+
+/** Raw lmdb handle on a data dir, with the store's own database names and encodings. */
+async function withRaw(dir: string, fn: (db: (name: string) => Database) => Promise<void>): Promise<void> {
+  const root = open({ path: dir, maxDbs: 16 });
+  try {
+    await fn((name) => root.openDB({ name, encoding: name === 'embeddings' || name === 'endpoint_embeddings' ? 'binary' : 'msgpack' }));
+  } finally {
+    await root.close();
+  }
+}
+
+function bytesOf(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function runWorker(file: string, workerData: unknown): Worker {
+  // execArgv: [] so the worker does not inherit tap's loader flags; the fixture registers
+  // ts-node itself.
+  return new Worker(path.join(FIXTURES, file), { workerData, execArgv: [] });
+}
+
+function nextMessage<T>(worker: Worker): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: T) => { cleanup(); resolve(m); };
+    const onError = (e: Error) => { cleanup(); reject(e); };
+    const onExit = (code: number) => { cleanup(); reject(new Error(`worker exited with ${code}`)); };
+    const cleanup = () => { worker.off('message', onMessage); worker.off('error', onError); worker.off('exit', onExit); };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
+
+t.test('a fresh data dir is stamped with the current schema', async (t) => {
+  const dir = tempDir(t);
+  const store = openTemp(t, dir);
+  t.same(store.schema, { found: undefined, migrated: false, dropped: 0 });
+  t.equal(store.readOnly, false);
+  await store.close();
+  await withRaw(dir, async (db) => {
+    t.equal(db('meta').get('schema_version'), SCHEMA_VERSION);
+  });
+  const again = openTemp(t, dir);
+  t.same(again.schema, { found: SCHEMA_VERSION, migrated: false, dropped: 0 });
+});
+
+t.test('specs: put, get, list, delete, and survive a restart', async (t) => {
+  const dir = tempDir(t);
+  const store = openTemp(t, dir);
+  await store.specs.put(spec('petstore'));
+  await store.specs.put(spec('github', { source: 'url', url: 'http://127.0.0.1/github.json' }));
+  await store.specs.put(spec('stripe'));
+  t.same(store.specs.get('petstore'), spec('petstore'));
+  t.equal(store.specs.get('github')?.url, 'http://127.0.0.1/github.json');
+  t.equal(store.specs.get('nope'), undefined, 'a miss is undefined');
+  t.same(store.specs.list().map((s) => s.specId), ['github', 'petstore', 'stripe']);
+  t.equal(await store.specs.delete('stripe'), true);
+  t.equal(await store.specs.delete('stripe'), false);
+  t.equal(store.specs.get('stripe'), undefined);
+
+  const incomplete = { ...spec('x'), rawJson: undefined } as unknown as SpecRecord;
+  const p = store.specs.put(incomplete);
+  t.type(p, Promise, 'bad input rejects rather than throws');
+  await t.rejects(p, { code: 'STORE_BAD_ARGUMENT' });
+  await t.rejects(store.specs.put(spec('x', { source: 'ftp' as never })), { code: 'STORE_BAD_ARGUMENT' });
+
+  await store.close();
+  const reopened = openTemp(t, dir);
+  t.same(reopened.specs.list().map((s) => s.specId), ['github', 'petstore']);
+  t.same(reopened.specs.get('petstore'), spec('petstore'));
+});
+
+t.test('prediction cache: TTL on the injected clock, hit/miss stats', async (t) => {
+  const c = clock();
+  const store = openTemp<{ predictions: string[] }>(t, tempDir(t), { now: c.now });
+  await store.predictions.put('req-1', { predictions: ['GET /users'] }, 10);
+  t.same(store.predictions.get('req-1'), { predictions: ['GET /users'] });
+  c.advance(9_999);
+  t.same(store.predictions.get('req-1'), { predictions: ['GET /users'] }, 'live just before expiry');
+  c.advance(1);
+  t.equal(store.predictions.get('req-1'), undefined, 'expired at exactly ttl');
+  t.equal(store.predictions.get('req-2'), undefined, 'absent');
+  t.same(store.stats().predictions, { hits: 2, misses: 2, size: 1 }, 'expired entry still on disk until cleanup');
+
+  await store.predictions.put('req-1', { predictions: ['POST /users'] }, 5);
+  t.same(store.predictions.get('req-1'), { predictions: ['POST /users'] }, 'put refreshes value and expiry');
+  t.equal(await store.predictions.delete('req-1'), true);
+  t.equal(store.predictions.get('req-1'), undefined);
+
+  for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    await t.rejects(store.predictions.put('k', { predictions: [] }, bad), { code: 'STORE_BAD_ARGUMENT' }, `ttl ${bad}`);
+  }
+
+  // Keys too long for LMDB are hashed, and two long keys stay distinct.
+  const longA = 'a'.repeat(5000), longB = 'a'.repeat(4999) + 'b';
+  await store.predictions.put(longA, { predictions: ['A'] }, 60);
+  await store.predictions.put(longB, { predictions: ['B'] }, 60);
+  t.same(store.predictions.get(longA), { predictions: ['A'] });
+  t.same(store.predictions.get(longB), { predictions: ['B'] });
+});
+
+t.test('URL spec cache: raw text and fetch time, undefined once expired', async (t) => {
+  const c = clock();
+  const store = openTemp(t, tempDir(t), { now: c.now });
+  const url = 'http://127.0.0.1:8080/openapi.yaml';
+  await store.urlSpecs.put(url, 'openapi: 3.0.0\n', 3600);
+  const fetchedAt = c.now();
+  c.advance(60_000);
+  t.same(store.urlSpecs.get(url), { raw: 'openapi: 3.0.0\n', fetchedAt });
+  c.advance(3_600_000);
+  t.equal(store.urlSpecs.get(url), undefined);
+  t.equal(store.urlSpecs.get('http://127.0.0.1/other'), undefined);
+  t.same(store.stats().urlSpecs, { hits: 1, misses: 2, size: 1 });
+  await t.rejects(store.urlSpecs.put(url, 42 as unknown as string, 10), { code: 'STORE_BAD_ARGUMENT' });
+});
+
+t.test('embeddings: Float32Array round-trips bit for bit, optional TTL', async (t) => {
+  const c = clock();
+  const store = openTemp(t, tempDir(t), { now: c.now });
+  const special = new Float32Array([0, -0, 1.5, -3.25e-38, 1.4e-45, 3.4028234663852886e38, Infinity, -Infinity, NaN, Math.PI]);
+  // Also a view at a non-zero offset into a bigger buffer.
+  const backing = new Float32Array(103);
+  for (let i = 0; i < backing.length; i++) backing[i] = Math.sin(i) * 1e3;
+  const view = backing.subarray(3, 103);
+
+  await store.embeddings.put('special', special);
+  await store.embeddings.put('view', view);
+  const gotSpecial = store.embeddings.get('special');
+  const gotView = store.embeddings.get('view');
+  t.ok(gotSpecial instanceof Float32Array);
+  t.equal(Buffer.compare(bytesOf(gotSpecial!), bytesOf(special)), 0, 'exact bytes, NaN and -0 included');
+  t.equal(gotView!.length, 100);
+  t.equal(Buffer.compare(bytesOf(gotView!), bytesOf(view)), 0);
+  // The result is an independent copy, not a view on lmdb's shared read buffer.
+  const first = store.embeddings.get('view')!;
+  store.embeddings.get('special');
+  t.equal(Buffer.compare(bytesOf(first), bytesOf(view)), 0, 'survives a later read');
+
+  c.advance(10 * 365 * 86_400_000);
+  t.ok(store.embeddings.get('special'), 'no TTL: still there ten years later');
+  await store.embeddings.put('short', new Float32Array([1, 2]), 30);
+  t.same(Array.from(store.embeddings.get('short')!), [1, 2]);
+  c.advance(30_000);
+  t.equal(store.embeddings.get('short'), undefined);
+  t.equal(store.embeddings.get('absent'), undefined);
+  t.same(store.stats().embeddings, { hits: 6, misses: 2, size: 3 });
+  t.equal(await store.embeddings.delete('view'), true);
+  await t.rejects(store.embeddings.put('empty', new Float32Array(0)), { code: 'STORE_BAD_ARGUMENT' });
+  await t.rejects(store.embeddings.put('arr', [1, 2] as unknown as Float32Array), { code: 'STORE_BAD_ARGUMENT' });
+});
+
+t.test('endpoint embeddings: a matrix per catalog hash', async (t) => {
+  const store = openTemp(t, tempDir(t));
+  const data = new Float32Array(12).map((_, i) => i / 7);
+  await store.endpointEmbeddings.put('model-a:hash-1', data, 4);
+  const got = store.endpointEmbeddings.get('model-a:hash-1');
+  t.equal(got?.rows, 3);
+  t.equal(got?.dims, 4);
+  t.equal(Buffer.compare(bytesOf(got!.data), bytesOf(data)), 0);
+  t.equal(store.endpointEmbeddings.get('model-b:hash-1'), undefined);
+  await t.rejects(store.endpointEmbeddings.put('bad', data, 5), { code: 'STORE_BAD_ARGUMENT' });
+  t.equal(await store.endpointEmbeddings.delete('model-a:hash-1'), true);
+  t.equal(store.endpointEmbeddings.get('model-a:hash-1'), undefined);
+});
+
+t.test('cleanupExpired removes expired entries and keeps live ones', async (t) => {
+  const c = clock();
+  const store = openTemp(t, tempDir(t), { now: c.now });
+  // More entries than one scan batch, so the paging path runs.
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < 2500; i++) writes.push(store.predictions.put(`p${i}`, i, i % 2 === 0 ? 1 : 1000));
+  writes.push(store.urlSpecs.put('http://127.0.0.1/a', 'a', 1), store.urlSpecs.put('http://127.0.0.1/b', 'b', 1000));
+  writes.push(store.embeddings.put('e-short', new Float32Array([1]), 1), store.embeddings.put('e-forever', new Float32Array([2])));
+  await Promise.all(writes);
+  t.equal(await store.cleanupExpired(), 0, 'nothing expired yet');
+  c.advance(5_000);
+  t.equal(await store.cleanupExpired(), 1250 + 1 + 1);
+  t.equal(store.stats().predictions.size, 1250);
+  t.equal(store.stats().urlSpecs.size, 1);
+  t.equal(store.stats().embeddings.size, 1);
+  t.equal(store.predictions.get('p1'), 1);
+  t.equal(store.predictions.get('p2499'), 2499);
+  t.equal(store.urlSpecs.get('http://127.0.0.1/b')?.raw, 'b');
+  t.ok(store.embeddings.get('e-forever'));
+  t.equal(await store.cleanupExpired(), 0, 'idempotent');
+});
+
+t.test('transitions: bigram and trigram counts, totals, snapshot', async (t) => {
+  const store = openTemp(t, tempDir(t));
+  const tr = store.transitions;
+  const [A, B, C] = ['GET /users', 'GET /users/{id}', 'PUT /users/{id}'];
+  t.equal(tr.version('s'), 0);
+  await tr.addSequence('s', [A, B, C, A, B]);
+  t.equal(tr.bigram('s', A, B), 2);
+  t.equal(tr.bigramTotal('s', A), 2);
+  t.equal(tr.bigram('s', B, C), 1);
+  t.equal(tr.bigramTotal('s', B), 1, 'the final B is followed by nothing');
+  t.equal(tr.bigram('s', C, A), 1);
+  t.equal(tr.bigram('s', C, B), 0, 'unseen is 0');
+  t.equal(tr.trigram('s', A, B, C), 1);
+  t.equal(tr.trigram('s', B, C, A), 1);
+  t.equal(tr.trigram('s', C, A, B), 1);
+  t.equal(tr.trigramTotal('s', A, B), 1, 'the final A,B is followed by nothing');
+  t.equal(tr.version('s'), 1);
+
+  await tr.addSequence('s', [A]);
+  await tr.addSequence('s', []);
+  t.equal(tr.version('s'), 1, 'sequences without a transition write nothing');
+  await t.rejects(tr.addSequence('s', [A, '']), { code: 'STORE_BAD_ARGUMENT' });
+  await t.rejects(tr.addSequence('', [A, B]), { code: 'STORE_BAD_ARGUMENT' });
+
+  // Specs whose ids share a prefix stay separate.
+  await tr.addSequence('s2', [A, C]);
+  await tr.addSequence('s\u0001', [B, A]);
+  const snap = tr.snapshot('s');
+  t.equal(snap.version, 1);
+  t.same([...snap.prevTotals].sort(), [[A, 2], [B, 1], [C, 1]]);
+  t.equal(snap.bigrams.get(A)?.get(B), 2);
+  t.equal(snap.bigrams.get(A)?.get(C), undefined, 's2 does not leak into s');
+  t.equal(snap.bigrams.get(B)?.get(A), undefined, "'s\\u0001' does not leak into s");
+  t.equal(snap.pairTotals.get(pairKey(A, B)), 1);
+  t.equal(snap.trigrams.get(pairKey(C, A))?.get(B), 1);
+  t.equal(snap.trigrams.size, 3);
+  t.same(tr.snapshot('unknown'), { specId: 'unknown', version: 0, prevTotals: new Map(), bigrams: new Map(), pairTotals: new Map(), trigrams: new Map() });
+
+  t.ok((await tr.deleteSpec('s')) > 0);
+  t.equal(tr.bigram('s', A, B), 0);
+  t.equal(tr.version('s'), 2, 'delete bumps the version so snapshots refresh');
+  t.equal(tr.bigram('s2', A, C), 1, 'other specs untouched');
+});
+
+t.test('transitions: 50 parallel addSequence calls lose nothing', async (t) => {
+  const store = openTemp(t, tempDir(t));
+  const seq = ['GET /a', 'GET /b', 'GET /c'];
+  await Promise.all(Array.from({ length: 50 }, () => store.transitions.addSequence('s', seq)));
+  t.equal(store.transitions.bigram('s', 'GET /a', 'GET /b'), 50);
+  t.equal(store.transitions.trigram('s', 'GET /a', 'GET /b', 'GET /c'), 50);
+  t.equal(store.transitions.version('s'), 50);
+});
+
+t.test('transitions: two worker threads and the main thread writing at once lose nothing', async (t) => {
+  const dir = tempDir(t);
+  const store = openTemp(t, dir);
+  const seq = ['GET /x', 'POST /y', 'GET /x'];
+  const workers = [runWorker('store-writer.js', { path: dir, specId: 's', sequence: seq, times: 40 }),
+    runWorker('store-writer.js', { path: dir, specId: 's', sequence: seq, times: 40 })];
+  for (const w of workers) t.teardown(() => w.terminate());
+  t.same(await Promise.all(workers.map((w) => nextMessage(w))), [{ ready: true }, { ready: true }]);
+  const done = workers.map((w) => nextMessage<{ ok: boolean; error?: string }>(w));
+  for (const w of workers) w.postMessage('go');
+  await Promise.all(Array.from({ length: 40 }, () => store.transitions.addSequence('s', seq)));
+  for (const result of await Promise.all(done)) t.same(result, { ok: true }, result.error ?? 'worker finished');
+  t.equal(store.transitions.bigram('s', 'GET /x', 'POST /y'), 120);
+  t.equal(store.transitions.bigram('s', 'POST /y', 'GET /x'), 120);
+  t.equal(store.transitions.trigram('s', 'GET /x', 'POST /y', 'GET /x'), 120);
+  t.equal(store.transitions.version('s'), 120);
+});
+
+t.test('training log: append, iterate in order, count, persist', async (t) => {
+  const dir = tempDir(t);
+  const store = openTemp(t, dir);
+  t.equal(store.trainingLog.count(), 0);
+  t.equal(await store.trainingLog.append({ sessionId: 'u1', specId: 'pet', calls: ['GET /pets', 'GET /pets/{id}'], at: 1 }), 1);
+  t.equal(await store.trainingLog.append({ specId: 'gh', calls: ['GET /repos'], at: 2 }), 2);
+  const seqs = await Promise.all(Array.from({ length: 20 }, (_, i) => store.trainingLog.append({ specId: 'pet', calls: [`GET /p${i}`], at: 10 + i })));
+  t.same([...seqs].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 3), 'concurrent appends get distinct numbers');
+  t.equal(store.trainingLog.count(), 22);
+  const all = [...store.trainingLog.iterate()];
+  t.same(all[0], { seq: 1, sessionId: 'u1', specId: 'pet', calls: ['GET /pets', 'GET /pets/{id}'], at: 1 });
+  t.same(all[1], { seq: 2, specId: 'gh', calls: ['GET /repos'], at: 2 }, 'no sessionId key when none was given');
+  t.same(all.map((e) => e.seq), Array.from({ length: 22 }, (_, i) => i + 1));
+  t.equal([...store.trainingLog.iterate({ specId: 'gh' })].length, 1);
+  t.same([...store.trainingLog.iterate({ afterSeq: 20 })].map((e) => e.seq), [21, 22]);
+  await t.rejects(store.trainingLog.append({ specId: 'pet', calls: [1] as unknown as string[], at: 1 }), { code: 'STORE_BAD_ARGUMENT' });
+  await store.close();
+  const reopened = openTemp(t, dir);
+  t.equal(reopened.trainingLog.count(), 22);
+  t.equal(await reopened.trainingLog.append({ specId: 'gh', calls: [], at: 3 }), 23, 'numbering continues after restart');
+});
+
+t.test('jobs: put, get, list newest first, delete', async (t) => {
+  const store = openTemp(t, tempDir(t));
+  await store.jobs.put('j1', job('j1', 100));
+  await store.jobs.put('j2', { ...job('j2', 200, 'succeeded'), result: { modelVersion: 'ranker-x', ndcg: 0.71 } });
+  t.same(store.jobs.get('j1'), job('j1', 100));
+  t.same(store.jobs.get('j2')?.result, { modelVersion: 'ranker-x', ndcg: 0.71 });
+  t.same(store.jobs.list().map((j) => j.id), ['j2', 'j1']);
+  await store.jobs.put('j1', { ...job('j1', 100, 'failed'), message: 'boom' });
+  t.equal(store.jobs.get('j1')?.status, 'failed');
+  await t.rejects(store.jobs.put('j3', job('other', 1)), { code: 'STORE_BAD_ARGUMENT' });
+  t.equal(await store.jobs.delete('j1'), true);
+  t.equal(store.jobs.get('j1'), undefined);
+});
+
+t.test('budget: a raw database handed to the LLM layer', async (t) => {
+  const dir = tempDir(t);
+  const store = openTemp(t, dir);
+  await store.budgetDb.put('2026-01-01', { spentUsd: 1.25 });
+  t.same(store.budgetDb.get('2026-01-01'), { spentUsd: 1.25 });
+  await store.close();
+  t.same(openTemp(t, dir).budgetDb.get('2026-01-01'), { spentUsd: 1.25 });
+});
+
+t.test('read-only stores read the writer\'s data and refuse every write', async (t) => {
+  const dir = tempDir(t);
+  const writer = openTemp(t, dir);
+  await writer.specs.put(spec('pet'));
+  await writer.predictions.put('k', 'v', 60);
+  await writer.embeddings.put('e', new Float32Array([1, 2, 3]));
+  await writer.transitions.addSequence('pet', ['GET /a', 'GET /b']);
+  const reader = openTemp(t, dir, { readOnly: true });
+  t.equal(reader.readOnly, true);
+  t.same(reader.specs.get('pet'), spec('pet'));
+  t.equal(reader.predictions.get('k'), 'v');
+  t.same(Array.from(reader.embeddings.get('e')!), [1, 2, 3]);
+  t.equal(reader.transitions.bigram('pet', 'GET /a', 'GET /b'), 1);
+
+  await writer.transitions.addSequence('pet', ['GET /a', 'GET /b']);
+  t.equal(reader.transitions.bigram('pet', 'GET /a', 'GET /b'), 2, 'sees later commits');
+
+  const writes: [string, () => Promise<unknown>][] = [
+    ['specs.put', () => reader.specs.put(spec('x'))],
+    ['specs.delete', () => reader.specs.delete('pet')],
+    ['predictions.put', () => reader.predictions.put('k', 'w', 60)],
+    ['predictions.delete', () => reader.predictions.delete('k')],
+    ['urlSpecs.put', () => reader.urlSpecs.put('http://127.0.0.1/', 'x', 60)],
+    ['embeddings.put', () => reader.embeddings.put('e', new Float32Array([1]))],
+    ['endpointEmbeddings.put', () => reader.endpointEmbeddings.put('m', new Float32Array([1]), 1)],
+    ['transitions.addSequence', () => reader.transitions.addSequence('pet', ['GET /a', 'GET /b'])],
+    ['transitions.deleteSpec', () => reader.transitions.deleteSpec('pet')],
+    ['trainingLog.append', () => reader.trainingLog.append({ specId: 'pet', calls: [], at: 1 })],
+    ['jobs.put', () => reader.jobs.put('j', job('j', 1))],
+    ['cleanupExpired', () => reader.cleanupExpired()],
+  ];
+  for (const [name, write] of writes) {
+    const err = await write().then(() => undefined, (e: unknown) => e);
+    t.ok(err instanceof StoreError, `${name} rejects`);
+    t.equal((err as StoreError).code, 'STORE_READ_ONLY', name);
+    t.match((err as StoreError).message, name, 'message names the operation');
+  }
+  t.equal(writer.transitions.bigram('pet', 'GET /a', 'GET /b'), 2, 'nothing was written');
+  t.equal(writer.predictions.get('k'), 'v');
+});
+
+t.test('a read-only worker thread sees the writer\'s commits and cannot write', async (t) => {
+  const dir = tempDir(t);
+  const writer = openTemp(t, dir);
+  await writer.specs.put(spec('pet'));
+  const worker = runWorker('store-reader.js', { path: dir });
+  t.teardown(() => worker.terminate());
+  t.same(await nextMessage(worker), { ready: true });
+  let id = 0;
+  const ask = async (op: string, ...args: unknown[]): Promise<unknown> => {
+    const reply = nextMessage<{ id: number; result?: unknown; error?: string }>(worker);
+    worker.postMessage({ id: ++id, op, args });
+    const r = await reply;
+    if (r.error) throw new Error(r.error);
+    return r.result;
+  };
+  t.same(await ask('spec', 'pet'), spec('pet'));
+  t.equal(await ask('version', 'pet'), 0);
+  await writer.transitions.addSequence('pet', ['GET /a', 'GET /b']);
+  t.equal(await ask('bigram', 'pet', 'GET /a', 'GET /b'), 1, 'commit after the worker opened is visible');
+  t.equal(await ask('version', 'pet'), 1);
+  t.equal(await ask('tryWrite'), 'STORE_READ_ONLY');
+  t.equal(await ask('close'), 'closed');
+});
+
+t.test('read-only open of a missing or uninitialised dir is refused clearly', async (t) => {
+  const dir = tempDir(t);
+  t.throws(() => openStore({ path: path.join(dir, 'missing'), readOnly: true }), { code: 'STORE_NOT_INITIALISED' });
+  t.throws(() => openStore({ path: '' }), { code: 'STORE_BAD_ARGUMENT' });
+  // An LMDB env that exists but was never opened by the store.
+  const bare = path.join(dir, 'bare');
+  const root = open({ path: bare });
+  await root.put('x', 1);
+  await root.close();
+  t.throws(() => openStore({ path: bare, readOnly: true }), { code: 'STORE_NOT_INITIALISED' });
+});
+
+t.test('a data dir from before record versions (schema 0) is migrated, caches rebuilt, nothing misread', async (t) => {
+  const dir = tempDir(t);
+  const c = clock();
+  const far = c.now() + 86_400_000;
+  // Forge a schema-0 data dir: same names, records without versions.
+  await withRaw(dir, async (db) => {
+    await db('meta').put('schema_version', 0);
+    const oldSpec = { ...spec('pet') }; // no `v`
+    await db('specs').put('pet', oldSpec);
+    await db('specs').put('broken', { specId: 'broken' }); // unreadable, no migration can fix it
+    await db('transitions').put(['pet', 'b', 'GET /a', 'GET /b'], 7);
+    await db('transitions').put(['pet', 'u', 'GET /a'], 7);
+    await db('transitions').put(['pet', 'b', 'GET /a', 'GET /c'], 'seven'); // garbage
+    await db('training_log').put(1, { specId: 'pet', calls: ['GET /a', 'GET /b'], at: 5 });
+    await db('jobs').put('j-old', { id: 'j-old', kind: 'train', status: 'running', progress: 0.1, createdAt: 1, updatedAt: 1 });
+    // Cache records in an old shape that a careless reader could take for current ones:
+    // a prediction with the same field names, and a raw vector whose first byte happens
+    // to equal SCHEMA_VERSION.
+    await db('predictions').put('req', { v: 1, e: far, d: { stale: true } });
+    await db('url_specs').put('http://127.0.0.1/s', { e: far, d: { raw: 'old', fetchedAt: 0 } });
+    const oldVec = Buffer.alloc(32);
+    oldVec[0] = SCHEMA_VERSION;
+    oldVec.writeUInt32LE(1, 4);
+    await db('embeddings').put('prompt', oldVec);
+    await db('endpoint_embeddings').put('h', oldVec);
+    await db('budget').put('2026-01-01', { spentUsd: 3 });
+  });
+
+  const store = openTemp(t, dir, { now: c.now });
+  t.equal(store.schema.found, 0);
+  t.equal(store.schema.migrated, true);
+  t.equal(store.schema.dropped, 3, 'broken spec, garbage counter, old job');
+  t.same(store.specs.get('pet'), spec('pet'), 'durable spec carried over');
+  t.same(store.specs.list().map((s) => s.specId), ['pet']);
+  t.equal(store.transitions.bigram('pet', 'GET /a', 'GET /b'), 7, 'counts carried over');
+  t.equal(store.transitions.bigramTotal('pet', 'GET /a'), 7);
+  t.equal(store.transitions.bigram('pet', 'GET /a', 'GET /c'), 0);
+  t.same([...store.trainingLog.iterate()], [{ seq: 1, specId: 'pet', calls: ['GET /a', 'GET /b'], at: 5 }]);
+  t.equal(store.jobs.get('j-old'), undefined);
+  t.equal(store.predictions.get('req'), undefined, 'old cache entry not misread');
+  t.equal(store.urlSpecs.get('http://127.0.0.1/s'), undefined);
+  t.equal(store.embeddings.get('prompt'), undefined);
+  t.equal(store.endpointEmbeddings.get('h'), undefined);
+  t.same(store.stats().predictions.size + store.stats().embeddings.size + store.stats().urlSpecs.size, 0, 'caches cleared');
+  t.same(store.budgetDb.get('2026-01-01'), { spentUsd: 3 }, 'budget left to its owner');
+
+  // Writing continues on the migrated counts.
+  await store.transitions.addSequence('pet', ['GET /a', 'GET /b']);
+  t.equal(store.transitions.bigram('pet', 'GET /a', 'GET /b'), 8);
+  await store.close();
+  await withRaw(dir, async (db) => {
+    t.equal(db('meta').get('schema_version'), SCHEMA_VERSION, 'stamped after migrating');
+  });
+  t.same(openTemp(t, dir).schema, { found: SCHEMA_VERSION, migrated: false, dropped: 0 }, 'migrates once');
+});
+
+t.test('data without any schema stamp counts as schema 0', async (t) => {
+  const dir = tempDir(t);
+  await withRaw(dir, async (db) => {
+    await db('specs').put('pet', { ...spec('pet') });
+    await db('predictions').put('req', { v: 1, e: Date.now() + 1e9, d: 1 });
+  });
+  t.throws(() => openStore({ path: dir, readOnly: true }), { code: 'STORE_NOT_INITIALISED' }, 'a reader will not guess');
+  const store = openTemp(t, dir);
+  t.equal(store.schema.found, 0);
+  t.same(store.specs.get('pet'), spec('pet'));
+  t.equal(store.predictions.get('req'), undefined);
+});
+
+t.test('records of another version read as misses, never misread', async (t) => {
+  const dir = tempDir(t);
+  const c = clock();
+  const first = openStore({ path: dir });
+  await first.close();
+  const far = c.now() + 86_400_000;
+  await withRaw(dir, async (db) => {
+    const v = SCHEMA_VERSION + 1;
+    await db('specs').put('pet', { ...spec('pet'), v });
+    await db('predictions').put('req', { v, e: far, d: 'future' });
+    await db('url_specs').put('http://127.0.0.1/', { v, e: far, d: { raw: 'x', fetchedAt: 1 } });
+    await db('transitions').put(['pet', 'b', 'GET /a', 'GET /b'], [v, 9]);
+    await db('training_log').put(1, { v, specId: 'pet', calls: [], at: 1 });
+    await db('jobs').put('j', { ...job('j', 1), v });
+    const vec = Buffer.alloc(20);
+    vec[0] = v;
+    vec.writeUInt32LE(1, 4);
+    await db('embeddings').put('e', vec);
+  });
+  const store = openTemp(t, dir, { now: c.now });
+  t.equal(store.specs.get('pet'), undefined);
+  t.same(store.specs.list(), []);
+  t.equal(store.predictions.get('req'), undefined);
+  t.equal(store.urlSpecs.get('http://127.0.0.1/'), undefined);
+  t.equal(store.transitions.bigram('pet', 'GET /a', 'GET /b'), 0);
+  t.equal(store.transitions.snapshot('pet').bigrams.size, 0);
+  t.same([...store.trainingLog.iterate()], []);
+  t.equal(store.jobs.get('j'), undefined);
+  t.equal(store.embeddings.get('e'), undefined);
+  t.equal(await store.cleanupExpired(), 3, 'unreadable cache records are swept too');
+});
+
+t.test('a data dir from a newer schema is refused, and left untouched', async (t) => {
+  const dir = tempDir(t);
+  await withRaw(dir, async (db) => {
+    await db('meta').put('schema_version', SCHEMA_VERSION + 1);
+    await db('specs').put('pet', { v: SCHEMA_VERSION + 1, shape: 'unknown to us' });
+    await db('predictions').put('req', { v: SCHEMA_VERSION + 1, whatever: true });
+  });
+  t.throws(() => openStore({ path: dir }), { code: 'STORE_SCHEMA_TOO_NEW', message: /newer than this code/ });
+  t.throws(() => openStore({ path: dir, readOnly: true }), { code: 'STORE_SCHEMA_TOO_NEW' });
+  await withRaw(dir, async (db) => {
+    t.equal(db('meta').get('schema_version'), SCHEMA_VERSION + 1);
+    t.same(db('specs').get('pet'), { v: SCHEMA_VERSION + 1, shape: 'unknown to us' });
+    t.ok(db('predictions').get('req'), 'caches not cleared either');
+  });
+});
+
+t.test('a read-only opener refuses an old schema: only the writer migrates', async (t) => {
+  const dir = tempDir(t);
+  await withRaw(dir, async (db) => {
+    await db('meta').put('schema_version', 0);
+  });
+  t.throws(() => openStore({ path: dir, readOnly: true }), { code: 'STORE_NEEDS_MIGRATION' });
+  openTemp(t, dir);
+  t.equal(openTemp(t, dir, { readOnly: true }).readOnly, true, 'fine once migrated');
+});
+
+t.test('a closed store rejects writes; close is idempotent', async (t) => {
+  const store = openStore({ path: tempDir(t) });
+  const closing = store.close();
+  t.equal(store.close(), closing);
+  await closing;
+  await t.rejects(store.predictions.put('k', 1, 1), { code: 'STORE_CLOSED' });
+  await t.rejects(store.transitions.addSequence('s', ['a', 'b']), { code: 'STORE_CLOSED' });
+});
