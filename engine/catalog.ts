@@ -71,6 +71,8 @@ export async function buildCatalog(input: Record<string, unknown>, opts: Catalog
     }
     warnings.push(firstLine((strictErr as Error).message));
   }
+  const problem = structuralProblem(api);
+  if (problem) throw new SpecError(problem, 'invalid');
   const endpoints = extractEndpoints(api, format);
   if (endpoints.length === 0) throw new SpecError('spec defines no operations', 'empty');
   const info = isObject(api.info) ? api.info : {};
@@ -88,6 +90,35 @@ export async function buildCatalog(input: Record<string, unknown>, opts: Catalog
     warnings,
     basePath: basePathOf(api),
   };
+}
+
+/**
+ * Checks made in every mode (swagger-parser leaves some to the spec author), because without them the catalog would be
+ * wrong rather than merely untidy: operations are objects, parameters are named, and
+ * every {placeholder} of a path template is declared as a path parameter.
+ */
+function structuralProblem(api: Record<string, unknown>): string | undefined {
+  if (!isObject(api.paths)) return '"paths" must be an object';
+  for (const [path, item] of Object.entries(api.paths)) {
+    if (!isObject(item)) return `paths["${path}"] must be an object`;
+    const shared = Array.isArray(item.parameters) ? item.parameters : [];
+    for (const m of HTTP_METHODS) {
+      const op = item[m.toLowerCase()];
+      if (op === undefined) continue;
+      if (!isObject(op)) return `${m} ${path}: operation must be an object`;
+      if (op.responses !== undefined && !isObject(op.responses)) return `${m} ${path}: "responses" must be an object`;
+      const params = [...shared, ...(Array.isArray(op.parameters) ? op.parameters : [])];
+      const declared = new Set<string>();
+      for (const p of params) {
+        if (!isObject(p) || typeof p.name !== 'string' || typeof p.in !== 'string') return `${m} ${path}: every parameter needs a "name" and an "in"`;
+        if (p.in === 'path') declared.add(p.name);
+      }
+      for (const hole of path.matchAll(/\{([^}]+)\}/g)) {
+        if (!declared.has(hole[1]!)) return `${m} ${path}: path parameter "${hole[1]}" is not declared`;
+      }
+    }
+  }
+  return undefined;
 }
 
 async function validate(doc: never, schema: boolean): Promise<Record<string, unknown>> {

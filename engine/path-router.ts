@@ -69,7 +69,7 @@ export class PathRouter {
   private readonly root = newNode();
 
   constructor(
-    private readonly endpoints: readonly Endpoint[],
+    endpoints: readonly Endpoint[],
     private readonly basePath = '',
   ) {
     for (const e of endpoints) this.insert(e);

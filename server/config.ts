@@ -24,6 +24,8 @@ export interface Config {
   maxPromptLength: number;
   /** Largest accepted request body in bytes (OPENSESAME_MAX_BODY_BYTES). */
   maxBodyBytes: number;
+  /** Largest accepted OpenAPI document upload to POST /specs (OPENSESAME_MAX_SPEC_BYTES). */
+  maxSpecBytes: number;
   /** Prediction-cache TTL (OPENSESAME_CACHE_TTL_SECONDS). */
   cacheTtlSeconds: number;
   /** How long a spec fetched by URL is kept before it is fetched again (OPENSESAME_SPEC_URL_TTL_SECONDS). */
@@ -165,6 +167,7 @@ export function resolveConfig(env: Env = process.env, overrides: Partial<Config>
     defaultSpec: env.OPENSESAME_DEFAULT_SPEC || 'saas',
     maxPromptLength: int(env, 'OPENSESAME_MAX_PROMPT_LENGTH', 4096, 1, 1_000_000),
     maxBodyBytes: int(env, 'OPENSESAME_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxSpecBytes: int(env, 'OPENSESAME_MAX_SPEC_BYTES', 20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     cacheTtlSeconds: int(env, 'OPENSESAME_CACHE_TTL_SECONDS', 3600, 0, 30 * 86400),
     specUrlTtlSeconds: int(env, 'OPENSESAME_SPEC_URL_TTL_SECONDS', 3600, 0, 30 * 86400),
     specFetchTimeoutMs: int(env, 'OPENSESAME_SPEC_FETCH_TIMEOUT_MS', 5000, 100, 120_000),

@@ -26,6 +26,8 @@ export interface HttpRequest {
   /** Values of ":name" route segments, in order. */
   params: string[];
   remoteAddress: string;
+  /** Request id: the client's X-Request-ID when sane, else generated; echoed in X-Request-ID. */
+  id: string;
   /** Raw body bytes, when the route reads a body. */
   body?: Buffer;
 }
@@ -51,6 +53,8 @@ export interface RouteOptions {
   body?: boolean;
   /** Route label for metrics; defaults to the pattern. */
   label?: string;
+  /** Body size limit of this route; defaults to the server's. */
+  maxBodyBytes?: number;
 }
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'del' | 'head' | 'options';
@@ -74,7 +78,16 @@ export class HttpServer {
   onResponse: ResponseHook | undefined;
   extraHeaders: HeaderHook | undefined;
 
+  private idCounter = 0;
+  private readonly bootId = Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
+
   constructor(private readonly maxBodyBytes: number) {}
+
+  private nextId(given: string | undefined): string {
+    if (given && /^[\w.:-]{1,128}$/.test(given)) return given;
+    this.idCounter = (this.idCounter + 1) % Number.MAX_SAFE_INTEGER;
+    return `${this.bootId}-${this.idCounter.toString(36)}`;
+  }
 
   route(method: Method, pattern: string, handler: Handler, opts: RouteOptions = {}): void {
     const verb = method === 'del' ? 'DELETE' : method.toUpperCase();
@@ -87,7 +100,8 @@ export class HttpServer {
     set.add(verb);
     const label = opts.label ?? pattern;
     const paramCount = (pattern.match(/:[^/]+/g) ?? []).length;
-    this.app[method](pattern, (res, req) => this.serve(res, req, handler, label, paramCount, opts.body === true));
+    const limit = opts.body ? (opts.maxBodyBytes ?? this.maxBodyBytes) : 0;
+    this.app[method](pattern, (res, req) => this.serve(res, req, handler, label, paramCount, limit));
   }
 
   /** Routes for unknown paths (404) and known paths with the wrong method (405). */
@@ -102,11 +116,12 @@ export class HttpServer {
         const err = Errors.methodNotAllowed(method, allowed);
         throw new ApiError(err.code, err.status, err.message, undefined, { Allow: allowed.join(', ') });
       };
-      this.serve(res, req, handler, hit ? hit.pattern : 'unmatched', 0, false);
+      this.serve(res, req, handler, hit ? hit.pattern : 'unmatched', 0, 0);
     });
   }
 
-  private serve(res: uWS.HttpResponse, req: uWS.HttpRequest, handler: Handler, label: string, paramCount: number, readBody: boolean): void {
+  /** `bodyLimit` 0: the route reads no body. */
+  private serve(res: uWS.HttpResponse, req: uWS.HttpRequest, handler: Handler, label: string, paramCount: number, bodyLimit: number): void {
     const startedAt = process.hrtime.bigint();
     let aborted = false;
     let finished = false;
@@ -130,6 +145,7 @@ export class HttpServer {
       headers,
       params,
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      id: this.nextId(headers['x-request-id']),
     };
 
     const send = (reply: HttpReply, closeConnection = false) => {
@@ -148,6 +164,7 @@ export class HttpServer {
       res.cork(() => {
         res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
         res.writeHeader('Content-Type', type!);
+        res.writeHeader('X-Request-ID', request.id);
         if (extra) for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
         if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) res.writeHeader(k, v);
         if (this.closing) res.writeHeader('Connection', 'close');
@@ -174,13 +191,13 @@ export class HttpServer {
       else send(out);
     };
 
-    if (!readBody) {
+    if (bodyLimit === 0) {
       run();
       return;
     }
     const declared = Number(headers['content-length']);
-    if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
-      fail(Errors.bodyTooLarge(this.maxBodyBytes), true);
+    if (Number.isFinite(declared) && declared > bodyLimit) {
+      fail(Errors.bodyTooLarge(bodyLimit), true);
       return;
     }
     const chunks: Buffer[] = [];
@@ -189,10 +206,10 @@ export class HttpServer {
     res.onData((chunk, isLast) => {
       if (aborted || tooLarge) return;
       size += chunk.byteLength;
-      if (size > this.maxBodyBytes) {
+      if (size > bodyLimit) {
         tooLarge = true;
         // Answer now; the rest of the body is not read, so close the connection after it.
-        fail(Errors.bodyTooLarge(this.maxBodyBytes), true);
+        fail(Errors.bodyTooLarge(bodyLimit), true);
         return;
       }
       // Buffer.from(Uint8Array) copies: uWS reuses the chunk's memory after this callback.
@@ -246,7 +263,9 @@ export class HttpServer {
         });
       });
     }
-    this.app.close();
+    // App.close() (present in uWS v20.30, missing from its typings) also closes idle
+    // keep-alive sockets, which would otherwise keep the process alive.
+    (this.app as unknown as { close?: () => void }).close?.();
   }
 }
 

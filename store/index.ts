@@ -85,6 +85,12 @@ export interface Store<P = unknown> {
   cleanupExpired(): Promise<number>;
   /** Per-cache hit/miss counts of this process, and entry counts on disk. */
   stats(): StoreStats;
+  /**
+   * Drop the cached read snapshot so the next read sees every commit made so far, also by
+   * other threads. lmdb-js renews a reader's snapshot lazily; a worker that misses a
+   * record another thread just wrote calls this and reads again.
+   */
+  refresh(): void;
   /** Closes the environment; idempotent. The store must not be used afterwards. */
   close(): Promise<void>;
 }
@@ -163,6 +169,9 @@ function buildStore<P>(
     },
     stats() {
       return { predictions: predictions.stats(), embeddings: embeddings.stats(), urlSpecs: urlSpecs.stats() };
+    },
+    refresh() {
+      root.resetReadTxn();
     },
     close() {
       if (!closing) {

@@ -24,6 +24,11 @@ export interface SpecRecord {
   catalogHash: string;
   /** The original document as JSON text (YAML uploads are stored converted). */
   rawJson: string;
+  /**
+   * The parsed catalog (engine Catalog) as JSON text, so worker threads load it without
+   * re-running OpenAPI validation. Absent in records written before it existed.
+   */
+  catalogJson?: string;
 }
 
 const SOURCES: ReadonlySet<string> = new Set(['bundled', 'upload', 'url', 'dir']);
@@ -36,7 +41,8 @@ export function asSpecRecord(value: unknown): SpecRecord | undefined {
     typeof r.specId !== 'string' || typeof r.title !== 'string' || typeof r.version !== 'string' ||
     typeof r.format !== 'string' || typeof r.source !== 'string' || !SOURCES.has(r.source) ||
     typeof r.createdAt !== 'number' || typeof r.catalogHash !== 'string' || typeof r.rawJson !== 'string' ||
-    (r.url !== undefined && typeof r.url !== 'string')
+    (r.url !== undefined && typeof r.url !== 'string') ||
+    (r.catalogJson !== undefined && typeof r.catalogJson !== 'string')
   ) {
     return undefined;
   }
@@ -45,6 +51,7 @@ export function asSpecRecord(value: unknown): SpecRecord | undefined {
     createdAt: r.createdAt, catalogHash: r.catalogHash, rawJson: r.rawJson,
   };
   if (typeof r.url === 'string') out.url = r.url;
+  if (typeof r.catalogJson === 'string') out.catalogJson = r.catalogJson;
   return out;
 }
 

@@ -42,6 +42,11 @@ function liveValue<T>(record: unknown, now: number): T | undefined {
 export class TtlCache<T> {
   private hits = 0;
   private misses = 0;
+  /**
+   * Records written but not yet committed. lmdb-js commits asynchronously, so without this
+   * a repeat of a request that arrives within the commit window would miss.
+   */
+  private readonly pending = new Map<string, TtlRecord<T>>();
 
   constructor(
     private readonly ctx: StoreContext,
@@ -51,7 +56,8 @@ export class TtlCache<T> {
 
   /** The live value for `key`, or undefined (absent, expired, or another schema version). */
   get(key: string): T | undefined {
-    const value = liveValue<T>(this.db.get(cacheKey(key)), this.ctx.now());
+    const k = cacheKey(key);
+    const value = liveValue<T>(this.pending.get(k) ?? this.db.get(k), this.ctx.now());
     if (value === undefined) this.misses++;
     else this.hits++;
     return value;
@@ -61,7 +67,13 @@ export class TtlCache<T> {
   async put(key: string, value: T, ttlSeconds: number): Promise<void> {
     assertWritable(this.ctx, `${this.name}.put`);
     const record: TtlRecord<T> = { v: SCHEMA_VERSION, e: expiryFrom(this.ctx.now(), ttlSeconds), d: value };
-    await this.db.put(cacheKey(key), record);
+    const k = cacheKey(key);
+    this.pending.set(k, record);
+    try {
+      await this.db.put(k, record);
+    } finally {
+      if (this.pending.get(k) === record) this.pending.delete(k);
+    }
   }
 
   /** Removes `key`; resolves to whether it existed. */

@@ -1,0 +1,238 @@
+/**
+ * Ranking features: one row of numbers per (request, candidate endpoint). The same code
+ * runs in the server's workers and in training/, so the ranker sees at serving time
+ * exactly what it was trained on. NaN means "not applicable / unknown"; the tree
+ * evaluator routes NaN by each split's learned default direction.
+ *
+ * Nothing here knows any particular API: every signal is computed from the catalog's own
+ * text and structure (resource graph, response fields) and from the request.
+ */
+import type { ResourceGraph } from './resource-graph';
+import type { PreparedCatalog } from './prepared-catalog';
+import { ACTION_CLASSES, type ActionClass } from './verbs';
+
+/** Feature order is part of the model file format: append, never reorder. */
+export const FEATURE_NAMES = [
+  // The seed's eleven.
+  'time_since_last',
+  'session_length',
+  'last_endpoint_type',
+  'last_resource',
+  'endpoint_type',
+  'resource_match',
+  'action_verb_match',
+  'workflow_distance',
+  'prompt_similarity',
+  'bigram_prob',
+  'trigram_prob',
+  // Ours.
+  'lexical_score',
+  'param_chain',
+  'unsatisfied_params',
+  'method_prior',
+  'history_position',
+  'downstream_similarity',
+  'downstream_lexical',
+  'similarity_rank',
+  'lexical_rank',
+  'similarity_gap',
+  'resource_in_prompt',
+  'path_depth',
+  'catalog_size',
+  'produces_unknown',
+  'prompt_entities',
+  'generic_id_chain',
+  'history_similarity',
+  'similarity_over_history',
+  'qualifier_in_prompt',
+  'entity_resource',
+  'ready_similarity_rank',
+  'ready_lexical_rank',
+] as const;
+export const NUM_FEATURES = FEATURE_NAMES.length;
+
+export const KIND_CODES: Record<string, number> = {
+  list: 0, search: 1, read: 2, create: 3, update: 4, delete: 5, action: 6, auth: 7, other: 8,
+};
+const METHOD_CODES: Record<string, number> = { GET: 0, POST: 1, PUT: 2, PATCH: 3, DELETE: 4 };
+const MAX_DISTANCE = 7;
+
+/** Transition counts from the feature store (observed sequences), when there are any. */
+export interface TransitionLookup {
+  bigram(prev: string, next: string): number;
+  bigramTotal(prev: string): number;
+  trigram(prev2: string, prev1: string, next: string): number;
+  trigramTotal(prev2: string, prev1: string): number;
+}
+
+/** Everything about one request that features need, computed once per request. */
+export interface RequestSignals {
+  promptTerms: ReadonlySet<string>;
+  /** Action class of the prompt's first action verb (create, delete, ...). */
+  action: ActionClass | undefined;
+  /** Endpoint indexes of the resolved history, oldest first (unmatched entries dropped). */
+  history: number[];
+  /** Milliseconds of the last call, when the client sent timestamps. */
+  lastTimestamp: number | undefined;
+  now: number;
+  /** Resources whose ids the workflow already holds (from values or from producers called). */
+  knownResources: ReadonlySet<string>;
+  /** Prompt similarity (cosine) and normalised BM25 of every endpoint. */
+  similarity: Float32Array;
+  lexical: Float32Array;
+  /** Rank of each endpoint by similarity / lexical score (0 = best). */
+  similarityRank: Uint16Array;
+  lexicalRank: Uint16Array;
+  maxSimilarity: number;
+  transitions: TransitionLookup | undefined;
+  /** Quoted spans and capitalised names in the prompt: things a workflow must look up first. */
+  entities: number;
+  /** Whether the last call's response carries ids of items (any "id" field). */
+  lastReturnsIds: boolean;
+  /** Best prompt similarity among the endpoints already called (NaN without history). */
+  historySimilarity: number;
+  /** Stemmed words just before the prompt's named things ("the movie <Name>" -> "movie"). */
+  entityContext: ReadonlySet<string>;
+}
+
+/**
+ * Fill `out` (rows x NUM_FEATURES, row-major) with the features of each candidate.
+ * `out` is caller-owned so workers can reuse one scratch buffer.
+ */
+export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candidates: readonly number[], out: Float32Array): void {
+  const g = pc.graph;
+  const hist = sig.history;
+  const last = hist.length ? hist[hist.length - 1]! : -1;
+  const prev2 = hist.length > 1 ? hist[hist.length - 2]! : -1;
+  const lastFacts = last >= 0 ? g.facts[last]! : undefined;
+  const action = sig.action;
+  const eps = pc.catalog.endpoints;
+  const logSize = Math.log2(eps.length + 1);
+  const { simRank, lexRank } = readyRanks(pc, sig, candidates);
+  for (let r = 0; r < candidates.length; r++) {
+    const c = candidates[r]!;
+    const f = g.facts[c]!;
+    const o = r * NUM_FEATURES;
+    out[o + 0] = last >= 0 && sig.lastTimestamp !== undefined ? Math.max(0, (sig.now - sig.lastTimestamp) / 1000) : NaN;
+    out[o + 1] = hist.length;
+    out[o + 2] = lastFacts ? KIND_CODES[lastFacts.kind]! : NaN;
+    out[o + 3] = lastFacts ? pathOverlap(pc, last, c) : NaN;
+    out[o + 4] = KIND_CODES[f.kind]!;
+    out[o + 5] = lastFacts ? resourceMatch(lastFacts, f) : NaN;
+    out[o + 6] = action === undefined ? NaN : ACTION_CLASSES[action]!.has(f.kind) ? 1 : 0;
+    out[o + 7] = last >= 0 ? Math.min(g.distance(last, c), MAX_DISTANCE) : NaN;
+    out[o + 8] = sig.similarity[c]!;
+    out[o + 9] = transitionProb(sig.transitions, last >= 0 ? eps[last]!.id : undefined, undefined, eps[c]!.id);
+    out[o + 10] = transitionProb(sig.transitions, last >= 0 ? eps[last]!.id : undefined, prev2 >= 0 ? eps[prev2]!.id : undefined, eps[c]!.id);
+    out[o + 11] = sig.lexical[c]!;
+    out[o + 12] = f.pathParams.length ? g.satisfiable(c, sig.knownResources as Set<string>) : 1;
+    out[o + 13] = unsatisfied(f.paramResources, sig.knownResources);
+    out[o + 14] = METHOD_CODES[eps[c]!.method] ?? 5;
+    out[o + 15] = historyPosition(hist, c);
+    const down = downstream(g, c, sig);
+    out[o + 16] = down.sim;
+    out[o + 17] = down.lex;
+    out[o + 18] = Math.min(sig.similarityRank[c]!, 63);
+    out[o + 19] = Math.min(sig.lexicalRank[c]!, 63);
+    out[o + 20] = sig.maxSimilarity - sig.similarity[c]!;
+    out[o + 21] = coverage(f.resourceTokens, sig.promptTerms);
+    out[o + 22] = f.depth;
+    out[o + 23] = logSize;
+    out[o + 24] = down.unknown;
+    out[o + 25] = sig.entities;
+    // One untyped id from the last response can fill one path parameter the workflow lacks.
+    out[o + 26] = last >= 0 && sig.lastReturnsIds && f.pathParams.length > 0 ? Math.max(0, 1 - unsatisfied(f.paramResources, sig.knownResources)) : 0;
+    out[o + 27] = sig.historySimilarity;
+    out[o + 28] = Number.isNaN(sig.historySimilarity) ? NaN : sig.similarity[c]! - sig.historySimilarity;
+    out[o + 29] = f.qualifier ? coverage(pc.qualifierTerms[c]!, sig.promptTerms) : NaN;
+    out[o + 30] = sig.entityContext.size ? coverage(f.resourceTokens, sig.entityContext) : NaN;
+    out[o + 31] = simRank[r]!;
+    out[o + 32] = lexRank[r]!;
+  }
+}
+
+/**
+ * Rank of each candidate's similarity and lexical score among the candidates that can be
+ * called now (every path parameter's resource is held); NaN for the others. Absolute
+ * similarities vary from API to API; "best among what is callable" transfers.
+ */
+function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readonly number[]): { simRank: Float32Array; lexRank: Float32Array } {
+  const simRank = new Float32Array(candidates.length).fill(NaN);
+  const lexRank = new Float32Array(candidates.length).fill(NaN);
+  const ready: number[] = [];
+  candidates.forEach((c, r) => {
+    if (unsatisfied(pc.graph.facts[c]!.paramResources, sig.knownResources) === 0) ready.push(r);
+  });
+  const bySim = [...ready].sort((a, b) => sig.similarity[candidates[b]!]! - sig.similarity[candidates[a]!]!);
+  const byLex = [...ready].sort((a, b) => sig.lexical[candidates[b]!]! - sig.lexical[candidates[a]!]!);
+  bySim.forEach((r, i) => (simRank[r] = Math.min(i, 63)));
+  byLex.forEach((r, i) => (lexRank[r] = Math.min(i, 63)));
+  return { simRank, lexRank };
+}
+
+function pathOverlap(pc: PreparedCatalog, a: number, b: number): number {
+  const ta = pc.pathTerms[a]!;
+  const tb = pc.pathTerms[b]!;
+  if (ta.length === 0 || tb.length === 0) return 0;
+  let inter = 0;
+  for (const t of ta) if (tb.includes(t)) inter++;
+  return inter / (ta.length + tb.length - inter);
+}
+
+/** 2: candidate takes the last call's resource as a path parameter (drills into it); 1: same resource; 0: unrelated. */
+function resourceMatch(last: ResourceGraph['facts'][number], cand: ResourceGraph['facts'][number]): number {
+  if (cand.paramResources.includes(last.resource) && cand.resource !== last.resource) return 2;
+  if (cand.resource === last.resource) return 1;
+  if (last.producesIds.some((r) => cand.paramResources.includes(r))) return 2;
+  return 0;
+}
+
+function transitionProb(t: TransitionLookup | undefined, prev: string | undefined, prev2: string | undefined, next: string): number {
+  if (!t || prev === undefined) return NaN;
+  if (prev2 === undefined) {
+    const total = t.bigramTotal(prev);
+    return total > 0 ? t.bigram(prev, next) / total : NaN;
+  }
+  const total = t.trigramTotal(prev2, prev);
+  return total > 0 ? t.trigram(prev2, prev, next) / total : NaN;
+}
+
+function unsatisfied(paramResources: readonly string[], known: ReadonlySet<string>): number {
+  let n = 0;
+  for (const r of paramResources) if (!known.has(r)) n++;
+  return n;
+}
+
+function historyPosition(hist: readonly number[], c: number): number {
+  for (let i = hist.length - 1; i >= 0; i--) if (hist[i] === c) return hist.length - i;
+  return 0;
+}
+
+function coverage(tokens: readonly string[], prompt: ReadonlySet<string>): number {
+  if (tokens.length === 0) return 0;
+  let hit = 0;
+  for (const t of tokens) if (prompt.has(t)) hit++;
+  return hit / tokens.length;
+}
+
+/**
+ * How well the endpoints this candidate unlocks match the prompt: the best similarity
+ * (and lexical score) among endpoints that need an id the candidate produces and the
+ * workflow does not hold yet. High for "search person" when the prompt asks for a
+ * person's details — the first step of a goal the prompt describes.
+ */
+function downstream(g: ResourceGraph, c: number, sig: RequestSignals): { sim: number; lex: number; unknown: number } {
+  let sim = 0;
+  let lex = 0;
+  let unknown = 0;
+  for (const r of g.facts[c]!.producesIds) {
+    if (sig.knownResources.has(r)) continue;
+    unknown++;
+    for (const d of g.consumersOf(r)) {
+      if (d === c) continue;
+      if (sig.similarity[d]! > sim) sim = sig.similarity[d]!;
+      if (sig.lexical[d]! > lex) lex = sig.lexical[d]!;
+    }
+  }
+  return { sim, lex, unknown };
+}

@@ -1,0 +1,227 @@
+/**
+ * The CPU pipeline of one prediction, shared by the server's workers and by training:
+ *
+ *   history -> resolve (trie) -> signals (BM25, embedding similarity, known resources)
+ *     -> candidates (top by a cheap prior) -> features -> scorer (WASM trees) -> ranked
+ *
+ * I/O-free: the prompt embedding, transition counts and the scorer are passed in.
+ */
+import { computeFeatures, NUM_FEATURES, type RequestSignals, type TransitionLookup } from './features';
+import { lexicalScores } from './lexical';
+import type { PreparedCatalog } from './prepared-catalog';
+import { stem, terms, tokenize } from './tokenizer';
+import type { ResolvedCall } from './types';
+import { promptActionClass } from './verbs';
+import { countEntities, entityNeighbours, goalText } from './entities';
+
+export { goalText };
+
+/**
+ * Candidates the ranker scores per request (the seed's k + buffer is the floor). At 64, a
+ * typical API is ranked whole; larger catalogs are cut down by the cheap prior first.
+ */
+export const DEFAULT_CANDIDATE_LIMIT = 64;
+
+export interface HistoryInput {
+  api_call: string;
+  method?: string;
+  timestamp?: string | number;
+  params?: Record<string, unknown>;
+}
+
+export interface PredictInput {
+  prompt: string;
+  history: readonly HistoryInput[];
+  /** Wall clock for time_since_last, ms since epoch. */
+  now: number;
+  /** L2-normalised embedding of goalText(prompt) (same encoder as the catalog's), if any. */
+  promptEmbedding?: Float32Array;
+  transitions?: TransitionLookup;
+  /** How many candidates to rank (>= k + buffer). */
+  candidateLimit: number;
+}
+
+/** Scores rows x stride features; the WASM evaluator or the TS reference. */
+export type Scorer = (features: Float32Array, rows: number, stride: number) => Float32Array;
+
+export interface RankedCandidate {
+  endpoint: number;
+  score: number;
+  similarity: number;
+  /** Path parameter values known from the history. */
+  params: Record<string, string>;
+}
+
+export interface PredictOutput {
+  ranked: RankedCandidate[];
+  resolved: ResolvedCall[];
+  /** Raw api_call strings that matched no endpoint. */
+  unmatched: string[];
+  candidatesGenerated: number;
+  /** Row-major candidates x NUM_FEATURES, in the order of `candidates`. */
+  features: Float32Array;
+  candidates: number[];
+}
+
+export function resolveHistory(pc: PreparedCatalog, history: readonly HistoryInput[]): { resolved: ResolvedCall[]; unmatched: string[] } {
+  const resolved: ResolvedCall[] = [];
+  const unmatched: string[] = [];
+  for (const h of history) {
+    const m = pc.router.resolve(h.api_call, h.method);
+    const ts = parseTimestamp(h.timestamp);
+    const params: Record<string, string> = {};
+    if (m) Object.assign(params, m.params);
+    if (h.params && typeof h.params === 'object') {
+      for (const [k, v] of Object.entries(h.params)) {
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') params[k] ??= String(v);
+      }
+    }
+    resolved.push({ raw: h.api_call, endpoint: m ? m.endpoint : -1, params, timestamp: ts });
+    if (!m) unmatched.push(h.api_call);
+  }
+  return { resolved, unmatched };
+}
+
+function parseTimestamp(t: string | number | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  const ms = typeof t === 'number' ? (t < 1e12 ? t * 1000 : t) : Date.parse(t);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved: readonly ResolvedCall[]): RequestSignals {
+  const n = pc.catalog.endpoints.length;
+  // Similarity is computed on what the user wants done, without the names in the prompt.
+  const lexRaw = lexicalScores(pc.lexical, goalText(input.prompt));
+  let maxLex = 0;
+  for (let i = 0; i < n; i++) if (lexRaw[i]! > maxLex) maxLex = lexRaw[i]!;
+  const lexical = new Float32Array(n);
+  if (maxLex > 0) for (let i = 0; i < n; i++) lexical[i] = lexRaw[i]! / maxLex;
+  const similarity = new Float32Array(n);
+  if (input.promptEmbedding && pc.embeddings && input.promptEmbedding.length === pc.dim) {
+    const q = input.promptEmbedding;
+    const E = pc.embeddings;
+    const d = pc.dim;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      const o = i * d;
+      for (let j = 0; j < d; j++) s += q[j]! * E[o + j]!;
+      similarity[i] = s;
+    }
+  } else {
+    similarity.set(lexical); // lexical stand-in when no encoder is configured
+  }
+  let maxSimilarity = -Infinity;
+  for (let i = 0; i < n; i++) if (similarity[i]! > maxSimilarity) maxSimilarity = similarity[i]!;
+  const history: number[] = [];
+  const known = new Set<string>();
+  let lastTimestamp: number | undefined;
+  for (const r of resolved) {
+    if (r.endpoint < 0) continue;
+    history.push(r.endpoint);
+    const f = pc.graph.facts[r.endpoint]!;
+    for (const res of f.producesIds) known.add(res);
+    // Resources named in the path are known only when the call carried real values.
+    f.pathParams.forEach((p, i) => {
+      const v = r.params[p];
+      if (v !== undefined && !/^\{.*\}$/.test(v)) known.add(f.paramResources[i]!);
+    });
+    if (r.timestamp !== undefined) lastTimestamp = r.timestamp;
+  }
+  let historySimilarity = NaN;
+  for (const h of history) historySimilarity = Number.isNaN(historySimilarity) ? similarity[h]! : Math.max(historySimilarity, similarity[h]!);
+  return {
+    promptTerms: new Set(terms(input.prompt)),
+    entities: countEntities(input.prompt),
+    entityContext: new Set(entityNeighbours(input.prompt).map(stem)),
+    lastReturnsIds: history.length > 0 && pc.returnsIds[history[history.length - 1]!]!,
+    historySimilarity,
+    action: promptActionClass(tokenize(input.prompt)),
+    history,
+    lastTimestamp: history.length ? lastTimestamp : undefined,
+    now: input.now,
+    knownResources: known,
+    similarity,
+    lexical,
+    similarityRank: ranks(similarity),
+    lexicalRank: ranks(lexical),
+    maxSimilarity: n ? maxSimilarity : 0,
+    transitions: input.transitions,
+  };
+}
+
+function ranks(scores: Float32Array): Uint16Array {
+  const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const out = new Uint16Array(scores.length);
+  order.forEach((idx, r) => (out[idx] = Math.min(r, 65535)));
+  return out;
+}
+
+/**
+ * Candidate generation: the top `limit` endpoints by a cheap prior mixing prompt match,
+ * reachability from the history and what the prompt's goal needs next. Small catalogs
+ * are ranked whole.
+ */
+export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, limit: number): number[] {
+  const n = pc.catalog.endpoints.length;
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (n <= limit) return all;
+  const g = pc.graph;
+  const last = sig.history.length ? sig.history[sig.history.length - 1]! : -1;
+  const prior = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const f = g.facts[i]!;
+    let p = Math.max(sig.similarity[i]!, sig.lexical[i]!);
+    if (f.pathParams.length && g.satisfiable(i, sig.knownResources as Set<string>) === 1) p += 0.3;
+    if (last >= 0 && g.distance(last, i) <= 1) p += 0.3;
+    for (const r of f.producesIds) {
+      if (sig.knownResources.has(r)) continue;
+      for (const d of g.consumersOf(r)) {
+        if (sig.similarity[d]! > 0.5 * sig.maxSimilarity) {
+          p += 0.2;
+          break;
+        }
+      }
+    }
+    prior[i] = p;
+  }
+  return all.sort((a, b) => prior[b]! - prior[a]! || a - b).slice(0, limit);
+}
+
+/** Path parameter values for endpoint `c` from the history: same name first, then same resource. */
+export function fillParams(pc: PreparedCatalog, c: number, resolved: readonly ResolvedCall[]): Record<string, string> {
+  const f = pc.graph.facts[c]!;
+  const out: Record<string, string> = {};
+  f.pathParams.forEach((name, i) => {
+    const res = f.paramResources[i]!;
+    for (let h = resolved.length - 1; h >= 0 && out[name] === undefined; h--) {
+      const r = resolved[h]!;
+      const direct = r.params[name];
+      if (direct !== undefined && !/^\{.*\}$/.test(direct)) {
+        out[name] = direct;
+        break;
+      }
+      if (r.endpoint < 0) continue;
+      const hf = pc.graph.facts[r.endpoint]!;
+      hf.pathParams.forEach((hp, j) => {
+        const v = r.params[hp];
+        if (out[name] === undefined && hf.paramResources[j] === res && v !== undefined && !/^\{.*\}$/.test(v)) out[name] = v;
+      });
+    }
+  });
+  return out;
+}
+
+/** Run the whole pipeline for one request. */
+export function predict(pc: PreparedCatalog, input: PredictInput, scorer: Scorer): PredictOutput {
+  const { resolved, unmatched } = resolveHistory(pc, input.history);
+  const sig = buildSignals(pc, input, resolved);
+  const candidates = generateCandidates(pc, sig, input.candidateLimit);
+  const features = new Float32Array(candidates.length * NUM_FEATURES);
+  computeFeatures(pc, sig, candidates, features);
+  const scores = candidates.length ? scorer(features, candidates.length, NUM_FEATURES) : new Float32Array(0);
+  const ranked = candidates
+    .map((endpoint, i) => ({ endpoint, score: scores[i]!, similarity: sig.similarity[endpoint]!, params: {} as Record<string, string> }))
+    .sort((a, b) => b.score - a.score || a.endpoint - b.endpoint);
+  return { ranked, resolved, unmatched, candidatesGenerated: candidates.length, features, candidates };
+}
+

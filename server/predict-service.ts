@@ -1,0 +1,324 @@
+/**
+ * One prediction, end to end, on the main thread (I/O only; CPU work is in the pool):
+ *
+ *   guardrails -> spec -> prediction cache (LMDB) --hit--> response
+ *              -> prompt-embedding cache -> pool task (resolve, embed, rank)
+ *              -> [fast answer: WebSocket clients get it now]
+ *              -> LLM on the ranker's shortlist, bounded by the deadline (when configured)
+ *              -> reciprocal-rank fusion -> output guardrails -> cache -> response
+ *
+ * Used by both POST /predict and the WebSocket protocol.
+ */
+import { createHash } from 'node:crypto';
+import type { PredictionPool } from '../pool';
+import { PoolError, type PredictResult } from '../pool/types';
+import type { Store } from '../store';
+import type { Config } from './config';
+import { ApiError, Errors } from './errors';
+import { checkHistoryEntry, isSensitiveEndpoint, sanitizeDescription, sanitizeParameterValue, validatePredictionShape, type InputGuard } from './guardrails';
+import type { LlmLayer, LlmOutcome } from './llm';
+import { mergeRankings } from './llm';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import type { PredictBody } from './schemas';
+import { round4, toPredictions, type Prediction, type RankedItem } from './response-builder';
+import type { SpecRegistry } from './spec-registry';
+
+/** Candidates beyond max_predictions that the ranker always scores (the seed's k + buffer). */
+export const K_BUFFER = 2;
+/** Shortlist the LLM chooses from. */
+export const SHORTLIST = 15;
+
+export interface PredictResponse {
+  predictions: Prediction[];
+  confidence_scores: number[];
+  metadata: Record<string, unknown>;
+  processing_time_ms: number;
+}
+
+export interface PredictHooks {
+  /** Called with the ML answer as soon as it exists, when an LLM refinement follows. */
+  onFast?: (fast: PredictResponse) => void;
+}
+
+export interface PredictServiceDeps {
+  config: Readonly<Config>;
+  store: Store<PredictResponse>;
+  specs: SpecRegistry;
+  pool: PredictionPool;
+  guard: InputGuard;
+  llm: LlmLayer | undefined;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export class PredictService {
+  /** Encoder name reported by workers; part of the prompt-embedding cache key. */
+  private encoderName = '';
+  private modelVersion = 'unknown';
+
+  constructor(private readonly d: PredictServiceDeps) {}
+
+  get currentModelVersion(): string {
+    return this.modelVersion;
+  }
+
+  /** What the workers run (from a probe at start): the model version and encoder in cache keys. */
+  noteWorkerInfo(info: { modelVersion: string; encoderName: string }): void {
+    this.modelVersion = info.modelVersion;
+    this.encoderName = info.encoderName;
+  }
+
+  async predict(body: PredictBody, requestId: string, hooks: PredictHooks = {}): Promise<PredictResponse> {
+    const started = performance.now();
+    const cfg = this.d.config;
+    const prompt = body.prompt.trim();
+    if (!prompt) throw Errors.emptyPrompt();
+    if (body.prompt.length > cfg.maxPromptLength) throw Errors.promptTooLong(cfg.maxPromptLength);
+    const history = body.history ?? [];
+    const k = body.max_predictions ?? 3;
+    this.checkInput(prompt, history);
+
+    const specId = body.spec_id ?? cfg.defaultSpec;
+    const spec = this.d.specs.get(specId);
+    if (!spec) throw Errors.specNotFound(specId);
+    const catalog = spec.catalog;
+
+    const cacheKey = this.cacheKey(catalog.hash, prompt, history, k, body.temperature);
+    const cached = this.d.store.predictions.get(cacheKey);
+    this.d.metrics.cache.inc({ cache: 'predictions', result: cached ? 'hit' : 'miss' });
+    if (cached) {
+      const metadata = { ...cached.metadata, request_id: requestId };
+      const perf = { ...(cached.metadata.performance_metrics as Record<string, unknown>), cache_hit: true };
+      return { ...cached, metadata: { ...metadata, performance_metrics: perf }, processing_time_ms: round4(performance.now() - started) };
+    }
+
+    const embKey = this.encoderName ? hashKey(['emb', this.encoderName, normalizePrompt(prompt)]) : undefined;
+    const cachedEmb = embKey ? this.d.store.embeddings.get(embKey) : undefined;
+    if (embKey) this.d.metrics.cache.inc({ cache: 'embeddings', result: cachedEmb ? 'hit' : 'miss' });
+
+    const topN = Math.max(k + K_BUFFER, this.d.llm?.enabled ? SHORTLIST : 0);
+    let result: PredictResult;
+    try {
+      result = await this.d.pool.predict({
+        specId,
+        catalogHash: catalog.hash,
+        transitionsVersion: this.d.store.transitions.version(specId),
+        prompt,
+        history,
+        topN,
+        now: Date.now(),
+        promptEmbedding: cachedEmb,
+      });
+    } catch (err) {
+      if (err instanceof PoolError) this.d.logger.warn({ request_id: requestId, code: err.code, reason: err.message }, 'pool task failed');
+      throw poolToApiError(err, cfg.taskTimeoutMs);
+    }
+    this.d.metrics.mlSeconds.observe(result.timings.totalMs / 1000);
+    this.encoderName = result.encoderName;
+    this.modelVersion = result.modelVersion;
+    if (result.newPromptEmbedding) {
+      const key = hashKey(['emb', result.encoderName, normalizePrompt(prompt)]);
+      void this.d.store.embeddings.put(key, result.newPromptEmbedding).catch(() => undefined);
+    }
+
+    const coldStart = result.resolved.every((r) => r < 0);
+    const mlItems: RankedItem[] = Array.from(result.endpoints, (endpoint, i) => ({
+      endpoint,
+      score: result.scores[i]!,
+      similarity: result.similarity[i]!,
+      params: result.params[i]!,
+    }));
+    const mlMs = performance.now() - started;
+    const base = {
+      spec_id: specId,
+      model_version: result.modelVersion,
+      request_id: requestId,
+      cold_start_analysis: {
+        has_history: history.length > 0,
+        resolved_history: result.resolved.filter((r) => r >= 0).length,
+        unmatched_history: result.unmatched,
+        fallback_method: coldStart ? 'prompt_only' : 'none',
+      },
+    };
+    const build = (items: RankedItem[], llm: LlmOutcome | undefined, stage: 'fast' | 'final'): PredictResponse => {
+      const provider = llm?.status === 'ok' ? llm.provider : 'ml_ranker';
+      const raw = toPredictions(catalog, items.slice(0, k), { temperature: body.temperature, coldStart, provider: 'ml_ranker' });
+      const { predictions, blocked, filtered } = this.guardOutput(raw, catalog);
+      const llmMs = llm ? llm.latencyMs : null;
+      return {
+        predictions,
+        confidence_scores: predictions.map((p) => p.confidence),
+        metadata: {
+          ...base,
+          processing_method: llm?.status === 'ok' ? 'ml_ranker+llm_rrf' : result.modelVersion.startsWith('heuristic') ? 'heuristic_ranker' : 'ml_ranker',
+          stage,
+          ai_provider: provider,
+          safety_validation: {
+            input_validated: cfg.guardrails,
+            output_filtered: filtered,
+            blocked_predictions: blocked,
+            security_checks_passed: true,
+          },
+          cost_aware_routing: this.routingMetadata(llm),
+          performance_metrics: {
+            llm_latency_ms: llmMs === null ? null : round4(llmMs),
+            ml_scoring_latency_ms: round4(result.timings.totalMs),
+            embedding_latency_ms: round4(result.timings.embedMs),
+            pipeline_latency_ms: round4(mlMs),
+            cache_hit: false,
+            embedding_cache_hit: cachedEmb !== undefined,
+            candidates_generated: result.candidatesGenerated,
+            candidates_ranked: items.length,
+          },
+        },
+        processing_time_ms: round4(performance.now() - started),
+      };
+    };
+
+    let final: PredictResponse;
+    if (!this.d.llm?.enabled) {
+      final = build(mlItems, undefined, 'final');
+    } else {
+      hooks.onFast?.(build(mlItems, undefined, 'fast'));
+      const remaining = Math.max(0, cfg.llm.deadlineMs - (performance.now() - started));
+      const outcome = await this.d.llm.predict(
+        {
+          prompt,
+          history: Array.from(result.resolved)
+            .filter((r) => r >= 0)
+            .map((r) => catalog.endpoints[r]!.id),
+          shortlist: mlItems.slice(0, SHORTLIST).map((it) => {
+            const e = catalog.endpoints[it.endpoint]!;
+            return { id: e.id, method: e.method, path: e.path, summary: e.summary || e.operationId };
+          }),
+          k,
+        },
+        { deadlineMs: remaining },
+      );
+      this.recordLlm(outcome);
+      final = build(outcome.status === 'ok' ? this.fuse(mlItems, outcome, catalog) : mlItems, outcome, 'final');
+    }
+    this.d.metrics.predictions.inc({ method: String(final.metadata.processing_method) });
+    void this.d.store.predictions.put(cacheKey, final, cfg.cacheTtlSeconds).catch(() => undefined);
+    return final;
+  }
+
+  private checkInput(prompt: string, history: NonNullable<PredictBody['history']>): void {
+    if (!this.d.config.guardrails) return;
+    let verdict = this.d.guard.check(prompt);
+    for (let i = 0; verdict.ok && i < history.length; i++) {
+      verdict = checkHistoryEntry(history[i]!.api_call, history[i]!.params);
+    }
+    if (!verdict.ok) {
+      this.d.metrics.guardrailBlocks.inc({ rule: verdict.rule });
+      const err = Errors.unsafeInput(verdict.rule, verdict.reason);
+      throw new ApiError(err.code, err.status, err.message, { rule: verdict.rule });
+    }
+  }
+
+  private guardOutput(preds: Prediction[], catalog: { endpoints: { id: string; path: string; tags: string[] }[] }): { predictions: Prediction[]; blocked: number; filtered: boolean } {
+    if (!this.d.config.guardrails) {
+      for (const p of preds) p.safety_validated = false;
+      return { predictions: preds, blocked: 0, filtered: false };
+    }
+    const out: Prediction[] = [];
+    let blocked = 0;
+    for (const p of preds) {
+      p.description = sanitizeDescription(p.description);
+      const params: Prediction['parameters'] = {};
+      for (const [k, v] of Object.entries(p.parameters)) params[k] = sanitizeParameterValue(v);
+      p.parameters = params;
+      if (p.reasoning) p.reasoning = sanitizeDescription(p.reasoning, 300);
+      const path = p.api_call.slice(p.api_call.indexOf(' ') + 1);
+      const tags = catalog.endpoints.find((e) => e.id === p.api_call)?.tags ?? [];
+      p.safety_validated = true;
+      if (validatePredictionShape(p).length > 0) {
+        blocked++;
+        continue;
+      }
+      // Flagged, not removed: a console may still want to show an admin endpoint.
+      const sens = isSensitiveEndpoint(path, tags);
+      if (sens.sensitive) p.sensitive = sens.kind;
+      out.push(p);
+    }
+    out.forEach((p, i) => (p.rank = i + 1));
+    return { predictions: out, blocked, filtered: true };
+  }
+
+  private fuse(ml: RankedItem[], outcome: Extract<LlmOutcome, { status: 'ok' }>, catalog: { endpoints: { id: string }[] }): RankedItem[] {
+    const byId = new Map(ml.map((m) => [catalog.endpoints[m.endpoint]!.id, m]));
+    const merged = mergeRankings(
+      ml.map((m) => ({ id: catalog.endpoints[m.endpoint]!.id, score: m.score })),
+      outcome.choices.map((c) => ({ id: c.id, confidence: c.confidence })),
+      { rrfK: 60, llmWeight: this.d.config.llm.llmWeight },
+    );
+    const choices = new Map(outcome.choices.map((c) => [c.id, c]));
+    return merged.map((m) => {
+      const base = byId.get(m.id)!;
+      const choice = choices.get(m.id);
+      const params = { ...base.params };
+      if (choice) for (const [k, v] of Object.entries(choice.parameters ?? {})) if (params[k] === undefined && typeof v !== 'object') params[k] = String(v);
+      // Fused scores are tiny RRF sums; scale so softmax confidences stay informative.
+      return { ...base, score: m.fused * 60, params, reasoning: choice?.reasoning, provider: choice ? outcome.provider : 'ml_ranker' };
+    });
+  }
+
+  private recordLlm(o: LlmOutcome): void {
+    const m = this.d.metrics;
+    if (o.status === 'ok') {
+      m.llmCalls.inc({ provider: o.provider, outcome: 'ok' });
+      m.llmSeconds.observe({ provider: o.provider, outcome: 'ok' }, o.latencyMs / 1000);
+      m.llmCostUsd.inc({ provider: o.provider, tier: o.tier }, o.costUsd);
+    } else {
+      m.llmCalls.inc({ provider: 'none', outcome: o.status });
+      if (o.status === 'deadline') m.llmMisses.inc();
+    }
+  }
+
+  private routingMetadata(o: LlmOutcome | undefined): Record<string, unknown> {
+    if (!this.d.llm?.enabled) return { enabled: false, reason: 'no LLM provider configured' };
+    if (!o) return { enabled: true, status: 'pending' };
+    if (o.status !== 'ok') return { enabled: true, status: o.status, reason: o.reason };
+    return {
+      enabled: true,
+      status: 'ok',
+      provider: o.provider,
+      model_tier: o.tier,
+      model_name: o.model,
+      estimated_cost_usd: o.estimatedCostUsd,
+      actual_cost_usd: o.costUsd,
+      daily_budget_usd: this.d.config.llm.dailyBudgetUsd,
+      budget_utilization: o.budgetUtilisation,
+      cost_warning: o.costWarning,
+      emergency_mode: o.emergencyMode,
+    };
+  }
+
+  private cacheKey(catalogHash: string, prompt: string, history: NonNullable<PredictBody['history']>, k: number, temperature: number | undefined): string {
+    const h = history.map((e) => `${(e.method ?? '').toUpperCase()} ${e.api_call.trim()}`);
+    return hashKey(['pred', catalogHash, this.modelVersion, normalizePrompt(prompt), ...h, String(k), String(temperature ?? '')]);
+  }
+}
+
+/** Case and whitespace folded: "Create  a User" and "create a user" share cache entries. */
+export function normalizePrompt(p: string): string {
+  return p.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+/** Cache keys are hashes: prompts are never stored in plain text. */
+export function hashKey(parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+}
+
+function poolToApiError(err: unknown, timeoutMs: number): unknown {
+  if (!(err instanceof PoolError)) return err;
+  switch (err.code) {
+    case 'OVERLOADED':
+      return Errors.overloaded();
+    case 'DEADLINE':
+      return Errors.deadline(timeoutMs);
+    case 'WORKER_FAILED':
+      return Errors.workerCrashed();
+  }
+}
