@@ -79,7 +79,7 @@ t.test('foundation routes on a real server', async (t) => {
   await t.test('spec lifecycle: upload TMDB, predict with it, list, get, delete', async (t) => {
     const up = await s.raw('/specs?spec_id=tmdb', { method: 'POST', headers: { 'content-type': 'application/json' }, body: fs.readFileSync(TMDB) });
     t.equal(up.status, 201);
-    const body = await up.json();
+    const body = (await up.json()) as any;
     t.equal(body.spec_id, 'tmdb');
     t.equal(body.endpoints, 54);
     const p = await s.post('/predict', { prompt: 'search for a movie by its title', spec_id: 'tmdb' });
@@ -107,7 +107,7 @@ t.test('foundation routes on a real server', async (t) => {
     });
     const y = await s.raw('/specs', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yamlDoc });
     t.equal(y.status, 201);
-    t.equal((await y.json()).format, 'openapi-3.0');
+    t.equal(((await y.json()) as any).format, 'openapi-3.0');
     const v31 = await s.post('/specs', { openapi: '3.1.0', info: { title: 'Tiny 31', version: '1' }, paths: { '/a': { get: { responses: { '200': { description: 'ok' } } } } } });
     t.equal(v31.status, 201);
     t.equal(v31.json.format, 'openapi-3.1');
@@ -167,17 +167,17 @@ t.test('foundation routes on a real server', async (t) => {
     const big = await s.raw('/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'x'.repeat(2 * 1024 * 1024) }) }).catch((e: Error) => e);
     if (big instanceof Response) {
       t.equal(big.status, 413, 'body over the limit');
-      t.equal((await big.json()).error.code, 'BODY_TOO_LARGE');
+      t.equal(((await big.json()) as any).error.code, 'BODY_TOO_LARGE');
     } else {
       t.pass('server closed an oversized upload early');
     }
     const ct = await s.raw('/predict', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"prompt":"x"}' });
     t.equal(ct.status, 415);
-    t.equal((await ct.json()).error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    t.equal(((await ct.json()) as any).error.code, 'UNSUPPORTED_MEDIA_TYPE');
     const wrong = await s.raw('/predict', { method: 'GET' });
     t.equal(wrong.status, 405);
     t.equal(wrong.headers.get('allow'), 'POST');
-    t.equal((await wrong.json()).error.code, 'METHOD_NOT_ALLOWED');
+    t.equal(((await wrong.json()) as any).error.code, 'METHOD_NOT_ALLOWED');
     const badUtf8 = await s.raw('/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) });
     t.equal(badUtf8.status, 400);
     const after = await s.post('/predict', { prompt: 'list my invoices' });
