@@ -100,6 +100,7 @@ export async function buildCatalog(input: Record<string, unknown>, opts: Catalog
 function structuralProblem(api: Record<string, unknown>): string | undefined {
   if (!isObject(api.paths)) return '"paths" must be an object';
   for (const [path, item] of Object.entries(api.paths)) {
+    if (!path.startsWith('/')) continue; // "x-" extension keys are allowed beside paths
     if (!isObject(item)) return `paths["${path}"] must be an object`;
     const shared = Array.isArray(item.parameters) ? item.parameters : [];
     for (const m of HTTP_METHODS) {
@@ -113,7 +114,9 @@ function structuralProblem(api: Record<string, unknown>): string | undefined {
         if (!isObject(p) || typeof p.name !== 'string' || typeof p.in !== 'string') return `${m} ${path}: every parameter needs a "name" and an "in"`;
         if (p.in === 'path') declared.add(p.name);
       }
-      for (const hole of path.matchAll(/\{([^}]+)\}/g)) {
+      // Some published templates carry a query part ("/uploads?convert={convert}"):
+      // only the placeholders of the path proper must be path parameters.
+      for (const hole of path.split('?')[0]!.matchAll(/\{([^}]+)\}/g)) {
         if (!declared.has(hole[1]!)) return `${m} ${path}: path parameter "${hole[1]}" is not declared`;
       }
     }
