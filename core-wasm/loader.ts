@@ -14,11 +14,12 @@
  * changed (see `mem()`), and borrowed views handed out are valid only until the next
  * call on the same evaluator.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkBatchArgs, checkRowsStride, outputFor } from './batch-args';
 import type { RankerModel } from './model';
+import { packageRoot } from '../engine/package-root';
 
 // lib "dom" is not part of this project's tsconfig, so the handful of WebAssembly APIs
 // used here are typed locally instead of through a global declaration that could clash.
@@ -62,22 +63,11 @@ export interface WasmLoadOptions {
   wasmPath?: string;
 }
 
-/** Nearest ancestor of `from` holding a package.json: the repo root both from TS sources and from dist/. */
-export function findPackageRoot(from: string = __dirname): string {
-  let dir = path.resolve(from);
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${from}`);
-    dir = parent;
-  }
-}
-
 /** Path of the built evaluator (`npm run build:wasm` writes core-wasm/build/). */
 export function resolveWasmPath(opts: WasmLoadOptions = {}): string {
   if (opts.wasmPath !== undefined) return path.resolve(opts.wasmPath);
   const file = opts.debug === true ? 'ranker.debug.wasm' : 'ranker.release.wasm';
-  return path.join(findPackageRoot(), 'core-wasm', 'build', file);
+  return path.join(packageRoot(), 'core-wasm', 'build', file);
 }
 
 /** Reads and compiles the evaluator; compile once, instantiate per worker. */

@@ -9,18 +9,10 @@
  */
 import type { RankerModelJson, TreeJson } from './model';
 import { RANKER_FORMAT, RANKER_FORMAT_VERSION } from './model';
+import { mulberry32 } from '../engine/prng';
 
-/** mulberry32: small, fast, good enough for test data; same seed => same stream. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded float stream in [0, 1) (engine/prng.ts); same seed => same stream. */
+export const makeRng = mulberry32;
 
 export type TreeShape = 'random' | 'balanced' | 'chain';
 

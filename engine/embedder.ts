@@ -6,8 +6,8 @@
  *    vectors pooled in ONNX (engine/word-encoder.ts, built by training/build-embeddings.ts);
  *  - 'bert': a user-supplied BERT-style ONNX encoder + vocab.txt (engine/bert-encoder.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from './package-root';
 import { WordVectorEncoder } from './word-encoder';
 import { BertEncoder } from './bert-encoder';
 
@@ -37,21 +37,7 @@ export interface LoadEncoderOptions {
   maxLength?: number;
 }
 
-let rootCache: string | undefined;
-/**
- * The package root: the nearest ancestor of this file holding package.json. Works from the
- * ts-node sources (engine/) and from compiled output (dist/engine/, where dist/ has none).
- */
-export function packageRoot(): string {
-  if (rootCache) return rootCache;
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return (rootCache = dir);
-    const up = path.dirname(dir);
-    if (up === dir) return (rootCache = path.resolve(__dirname, '..'));
-    dir = up;
-  }
-}
+export { packageRoot };
 
 /** Default paths of the committed word-vector model. */
 export function defaultModelPaths(): { modelPath: string; vocabPath: string } {

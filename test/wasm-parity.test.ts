@@ -6,12 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { compileRankerWasm, findPackageRoot, loadWasmEvaluator, loadWasmEvaluatorSync, resolveWasmPath, WasmEvaluator } from '../core-wasm/loader';
+import { packageRoot } from '../engine/package-root';
+import { compileRankerWasm, loadWasmEvaluator, loadWasmEvaluatorSync, resolveWasmPath, WasmEvaluator } from '../core-wasm/loader';
 import { parseRankerModel, RankerModel, RankerModelJson, TreeJson } from '../core-wasm/model';
 import { makeRng, randomModelJson, randomRows, TreeShape } from '../core-wasm/random-model';
 import { ReferenceEvaluator } from '../core-wasm/reference';
 
-const root = findPackageRoot(__dirname);
+const root = packageRoot();
 const builds = [
   { name: 'release', debug: false },
   { name: 'debug', debug: true },
@@ -298,6 +299,5 @@ t.test('a module compiled once instantiates synchronously in a worker thread', a
 t.test('wasm path resolves from the package root', async (t) => {
   t.equal(resolveWasmPath(), path.join(root, 'core-wasm', 'build', 'ranker.release.wasm'));
   t.equal(resolveWasmPath({ debug: true }), path.join(root, 'core-wasm', 'build', 'ranker.debug.wasm'));
-  t.equal(findPackageRoot(path.join(root, 'dist', 'core-wasm')), root, 'works from compiled dist/ too');
   await t.rejects(loadWasmEvaluator({ wasmPath: path.join(root, 'core-wasm', 'build', 'missing.wasm') }), /build:wasm/);
 });
