@@ -17,6 +17,7 @@ import { RateLimiter } from './rate-limit';
 import { registerRoutes } from './routes';
 import { SpecRegistry } from './spec-registry';
 import { HttpServer } from './uws-adapter';
+import { closeJobs } from './jobs';
 import type { LlmLayer } from './llm';
 
 export interface ServerContext {
@@ -102,6 +103,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
       (closing ??= (async () => {
         for (const t of timers) clearInterval(t);
         await http.close();
+        await closeJobs(ctx);
         await pool.close();
         await store.close();
         logger.info('closed');

@@ -115,8 +115,9 @@ export class PredictService {
       throw poolToApiError(err, cfg.taskTimeoutMs);
     }
     this.d.metrics.mlSeconds.observe(result.timings.totalMs / 1000);
-    this.encoderName = result.encoderName;
-    this.modelVersion = result.modelVersion;
+    // The model version used in cache keys changes only through noteWorkerInfo (start-up,
+    // model swap): a result of a task submitted before a swap must not roll it back.
+    if (!this.encoderName) this.encoderName = result.encoderName;
     if (result.newPromptEmbedding) {
       const key = hashKey(['emb', result.encoderName, normalizePrompt(prompt)]);
       void this.d.store.embeddings.put(key, result.newPromptEmbedding).catch(() => undefined);
@@ -177,6 +178,7 @@ export class PredictService {
     };
 
     let final: PredictResponse;
+    let cacheable = true;
     if (!this.d.llm?.enabled) {
       final = build(mlItems, undefined, 'final');
     } else {
@@ -197,10 +199,12 @@ export class PredictService {
         { deadlineMs: remaining },
       );
       this.recordLlm(outcome);
+      // A transient LLM miss must not pin the ML-only answer in the cache for the whole TTL.
+      cacheable = !isTransientMiss(outcome);
       final = build(outcome.status === 'ok' ? this.fuse(mlItems, outcome, catalog) : mlItems, outcome, 'final');
     }
     this.d.metrics.predictions.inc({ method: String(final.metadata.processing_method) });
-    void this.d.store.predictions.put(cacheKey, final, cfg.cacheTtlSeconds).catch(() => undefined);
+    if (cacheable) void this.d.store.predictions.put(cacheKey, final, cfg.cacheTtlSeconds).catch(() => undefined);
     return final;
   }
 
@@ -309,6 +313,12 @@ export function normalizePrompt(p: string): string {
 /** Cache keys are hashes: prompts are never stored in plain text. */
 export function hashKey(parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+}
+
+/** Deadline, provider failure, open breaker or cancellation: worth asking again next time. */
+function isTransientMiss(o: LlmOutcome): boolean {
+  if (o.status === 'deadline' || o.status === 'failed') return true;
+  return o.status === 'skipped' && (o.reason === 'circuit_open' || o.reason === 'cancelled');
 }
 
 function poolToApiError(err: unknown, timeoutMs: number): unknown {

@@ -5,14 +5,19 @@
 import type { ServerContext } from '../app';
 import { check, validatePredict } from '../schemas';
 import type { HttpReply, HttpRequest } from '../uws-adapter';
-import { jsonBody, rateLimit } from './common';
+import { jsonBody, rateLimit, rateLimitHeaders } from './common';
 import { registerFeedbackRoutes } from './feedback';
+import { registerJobRoutes } from './jobs';
+import { registerDocsRoutes } from './docs';
 import { registerSpecRoutes } from './specs';
 import { healthReport } from './health';
+import { registerWsRoutes } from './ws';
 
 export function registerRoutes(ctx: ServerContext): void {
   const { http, metrics, logger } = ctx;
 
+  // Rate-limit headers on every answer of a counted request, errors included.
+  http.extraHeaders = rateLimitHeaders;
   http.onResponse = (req, reply, route, startedAt) => {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     metrics.requests.inc({ route, method: req.method, status: String(reply.status) });
@@ -86,5 +91,8 @@ export function registerRoutes(ctx: ServerContext): void {
 
   registerSpecRoutes(ctx);
   registerFeedbackRoutes(ctx);
+  registerJobRoutes(ctx);
+  registerDocsRoutes(ctx);
+  registerWsRoutes(ctx);
   http.installFallback();
 }
