@@ -64,6 +64,21 @@ export interface Config {
   hashSalt: string;
   /** LLM settings (ANTHROPIC_*, OPENAI_*, OPENSESAME_LLM_* and budget variables). */
   llm: LlmEnv;
+  /** WebSocket limits of GET /ws (OPENSESAME_WS_* variables). */
+  ws: WsEnv;
+}
+
+export interface WsEnv {
+  /** Largest accepted message in bytes; a bigger one closes the connection with 1009 (OPENSESAME_WS_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
+  /** Messages per second per connection, token bucket with this burst; 0 disables (OPENSESAME_WS_RATE_PER_SECOND). */
+  ratePerSecond: number;
+  /** Predictions in flight per connection before OVERLOADED errors (OPENSESAME_WS_MAX_IN_FLIGHT). */
+  maxInFlight: number;
+  /** Seconds without traffic before uWS drops the connection; 0 or 8..960, pings are sent automatically (OPENSESAME_WS_IDLE_TIMEOUT_SECONDS). */
+  idleTimeoutSeconds: number;
+  /** Bytes buffered for a slow client above which new messages wait in a bounded queue (OPENSESAME_WS_BACKPRESSURE_BYTES). */
+  backpressureBytes: number;
 }
 
 export interface LlmEnv {
@@ -143,6 +158,13 @@ function url(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/** uWS aborts the whole process on an idle timeout outside 0 or 8..960 s, so refuse it here. */
+function wsIdle(env: Env, name: string): number {
+  const v = int(env, name, 120, 0, 960);
+  if (v !== 0 && v < 8) throw new ConfigError(name, `must be 0 (off) or between 8 and 960, got ${v}`);
+  return v;
+}
+
 function str(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
@@ -197,6 +219,13 @@ export function resolveConfig(env: Env = process.env, overrides: Partial<Config>
       llmWeight: num(env, 'OPENSESAME_LLM_WEIGHT', 1, 0, 100),
       qualityMode: bool(env, 'OPENSESAME_LLM_QUALITY_MODE', true),
       models,
+    },
+    ws: {
+      maxMessageBytes: int(env, 'OPENSESAME_WS_MAX_MESSAGE_BYTES', 64 * 1024, 256, 16 * 1024 * 1024),
+      ratePerSecond: num(env, 'OPENSESAME_WS_RATE_PER_SECOND', 20, 0, 1_000_000),
+      maxInFlight: int(env, 'OPENSESAME_WS_MAX_IN_FLIGHT', 32, 1, 10_000),
+      idleTimeoutSeconds: wsIdle(env, 'OPENSESAME_WS_IDLE_TIMEOUT_SECONDS'),
+      backpressureBytes: int(env, 'OPENSESAME_WS_BACKPRESSURE_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
     },
     ...overrides,
   };

@@ -44,6 +44,7 @@ export const Errors = {
   jobConflict: define('JOB_ALREADY_RUNNING', 409, (id: string) => `a job is already running (${id})`),
   bodyTooLarge: define('BODY_TOO_LARGE', 413, (limit: number) => `request body exceeds ${limit} bytes`),
   unsupportedMediaType: define('UNSUPPORTED_MEDIA_TYPE', 415, (got: string, want: string) => `content-type "${got}" is not supported; send ${want}`),
+  upgradeRequired: define('UPGRADE_REQUIRED', 426, (path: string) => `${path} is a WebSocket endpoint; send an Upgrade: websocket request`),
   rateLimited: define('RATE_LIMITED', 429, (retryAfter: number) => `too many requests; retry after ${retryAfter} s`),
   internal: define('INTERNAL_ERROR', 500, () => 'internal error'),
   workerCrashed: define('WORKER_FAILED', 500, () => 'the prediction worker failed while handling this request'),

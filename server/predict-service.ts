@@ -15,7 +15,7 @@ import { PoolError, type PredictResult } from '../pool/types';
 import type { Store } from '../store';
 import type { Config } from './config';
 import { ApiError, Errors } from './errors';
-import { checkHistoryEntry, isSensitiveEndpoint, sanitizeDescription, sanitizeParameterValue, validatePredictionShape, type InputGuard } from './guardrails';
+import { checkHistoryEntry, isSensitiveEndpoint, sanitizeDescription, sanitizeParameterValue, validatePredictionShape, type GuardVerdict, type InputGuard } from './guardrails';
 import type { LlmLayer, LlmOutcome } from './llm';
 import { mergeRankings } from './llm';
 import type { Logger } from './logger';
@@ -28,6 +28,10 @@ import type { SpecRegistry } from './spec-registry';
 export const K_BUFFER = 2;
 /** Shortlist the LLM chooses from. */
 export const SHORTLIST = 15;
+/** Prompt guardrail verdicts remembered (exact prompt text -> verdict), see checkPrompt. */
+const VERDICT_MEMO_SIZE = 4096;
+/** Longer prompts are scanned every time, so the memo holds at most ~2 MB of text. */
+const VERDICT_MEMO_MAX_CHARS = 256;
 
 export interface PredictResponse {
   predictions: Prediction[];
@@ -55,6 +59,7 @@ export interface PredictServiceDeps {
 export class PredictService {
   /** Encoder name reported by workers; part of the prompt-embedding cache key. */
   private encoderName = '';
+  private readonly promptVerdicts = new Map<string, GuardVerdict>();
   private modelVersion = 'unknown';
 
   constructor(private readonly d: PredictServiceDeps) {}
@@ -210,7 +215,7 @@ export class PredictService {
 
   private checkInput(prompt: string, history: NonNullable<PredictBody['history']>): void {
     if (!this.d.config.guardrails) return;
-    let verdict = this.d.guard.check(prompt);
+    let verdict = this.checkPrompt(prompt);
     for (let i = 0; verdict.ok && i < history.length; i++) {
       verdict = checkHistoryEntry(history[i]!.api_call, history[i]!.params);
     }
@@ -219,6 +224,23 @@ export class PredictService {
       const err = Errors.unsafeInput(verdict.rule, verdict.reason);
       throw new ApiError(err.code, err.status, err.message, { rule: verdict.rule });
     }
+  }
+
+  /**
+   * The input guard's verdict on a prompt, remembered: the guard is a pure function of the
+   * text under this process's fixed options, and on the cache-hit path rescanning the same
+   * prompt was ~14 % of the main thread's CPU (bench/cached.ts profile). Cleared when full
+   * rather than LRU-ordered, so a hit costs one Map lookup.
+   */
+  private checkPrompt(prompt: string): GuardVerdict {
+    if (prompt.length > VERDICT_MEMO_MAX_CHARS) return this.d.guard.check(prompt);
+    let verdict = this.promptVerdicts.get(prompt);
+    if (verdict === undefined) {
+      verdict = this.d.guard.check(prompt);
+      if (this.promptVerdicts.size >= VERDICT_MEMO_SIZE) this.promptVerdicts.clear();
+      this.promptVerdicts.set(prompt, verdict);
+    }
+    return verdict;
   }
 
   private guardOutput(preds: Prediction[], catalog: { endpoints: { id: string; path: string; tags: string[] }[] }): { predictions: Prediction[]; blocked: number; filtered: boolean } {

@@ -59,10 +59,10 @@ export interface RouteOptions {
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'del' | 'head' | 'options';
 
-const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
+export const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content', 304: '304 Not Modified',
   400: '400 Bad Request', 404: '404 Not Found', 405: '405 Method Not Allowed', 409: '409 Conflict',
-  413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 429: '429 Too Many Requests',
+  413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 426: '426 Upgrade Required', 429: '429 Too Many Requests',
   500: '500 Internal Server Error', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
 };
 
@@ -71,6 +71,8 @@ export class HttpServer {
   private listenSocket: uWS.us_listen_socket | false = false;
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
+  /** Run by close() once the listen socket is closed (ws-adapter.ts ends its WebSockets here). */
+  private readonly closeHooks: ((timeoutMs: number) => Promise<void>)[] = [];
   private closing = false;
   /** pattern -> allowed methods, for 405 answers. */
   private readonly allowed = new Map<string, Set<string>>();
@@ -83,7 +85,8 @@ export class HttpServer {
 
   constructor(private readonly maxBodyBytes: number) {}
 
-  private nextId(given: string | undefined): string {
+  /** The request id for X-Request-ID (also used by ws-adapter.ts for upgrade requests). */
+  nextId(given: string | undefined): string {
     if (given && /^[\w.:-]{1,128}$/.test(given)) return given;
     this.idCounter = (this.idCounter + 1) % Number.MAX_SAFE_INTEGER;
     return `${this.bootId}-${this.idCounter.toString(36)}`;
@@ -165,8 +168,9 @@ export class HttpServer {
         res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
         res.writeHeader('Content-Type', type!);
         res.writeHeader('X-Request-ID', request.id);
-        if (extra) for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
-        if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) res.writeHeader(k, v);
+        // One header set: a reply's own headers override the hook's (no duplicate lines).
+        const headers = extra && reply.headers ? { ...extra, ...reply.headers } : (extra ?? reply.headers);
+        if (headers) for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
         if (this.closing) res.writeHeader('Connection', 'close');
         res.end(payload, closeConnection);
       });
@@ -233,6 +237,11 @@ export class HttpServer {
     return this.inFlight;
   }
 
+  /** Every (method, pattern) registered with `route`, in registration order (docs and tests). */
+  registeredRoutes(): { method: string; pattern: string }[] {
+    return [...this.allowed].flatMap(([pattern, methods]) => [...methods].map((method) => ({ method, pattern })));
+  }
+
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (token) => {
@@ -246,13 +255,19 @@ export class HttpServer {
     });
   }
 
-  /** Stop accepting, then wait (up to timeoutMs) for in-flight requests to finish. */
+  /** Register work for close(): it runs after accepting stops, beside the in-flight wait. */
+  onClose(hook: (timeoutMs: number) => Promise<void>): void {
+    this.closeHooks.push(hook);
+  }
+
+  /** Stop accepting, then wait (up to timeoutMs) for in-flight requests and close hooks to finish. */
   async close(timeoutMs = 10_000): Promise<void> {
     this.closing = true;
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = false;
     }
+    const hooks = Promise.all(this.closeHooks.splice(0).map((hook) => hook(timeoutMs).catch(() => undefined)));
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -263,6 +278,7 @@ export class HttpServer {
         });
       });
     }
+    await hooks;
     // App.close() (present in uWS v20.30, missing from its typings) also closes idle
     // keep-alive sockets, which would otherwise keep the process alive.
     (this.app as unknown as { close?: () => void }).close?.();
