@@ -22,9 +22,7 @@ export interface RouteMatch {
 }
 
 interface ParamChild {
-  /** Names of the parameters captured by this segment, in order. */
-  names: string[];
-  /** null for a whole-segment "{x}"; else an anchored regex with one group per name. */
+  /** null for a whole-segment "{x}"; else an anchored regex with one group per placeholder. */
   pattern: RegExp | null;
   node: TrieNode;
 }
@@ -67,6 +65,12 @@ export function parseApiCall(raw: string, method?: string): { method?: HttpMetho
 
 export class PathRouter {
   private readonly root = newNode();
+  /**
+   * Placeholder names of each endpoint's template, in path order. Templates that share a
+   * trie branch may name their parameters differently (/users/{id} and
+   * /users/{userId}/orders), so names come from the matched endpoint, not the branch.
+   */
+  private readonly names: string[][] = [];
 
   constructor(
     endpoints: readonly Endpoint[],
@@ -97,46 +101,42 @@ export class PathRouter {
 
   private lookup(segs: string[], method?: string): RouteMatch | undefined {
     const values: string[] = [];
-    const names: string[] = [];
-    const node = this.walk(this.root, segs, 0, names, values, method);
+    const node = this.walk(this.root, segs, 0, values, method);
     if (!node) return undefined;
     const idx = pickEndpoint(node, method);
     if (idx < 0) return undefined;
+    const names = this.names[idx] ?? [];
     const params: Record<string, string> = {};
-    for (let i = 0; i < names.length; i++) params[names[i]!] = values[i]!;
+    for (let i = 0; i < names.length && i < values.length; i++) params[names[i]!] = values[i]!;
     return { endpoint: idx, params };
   }
 
-  private walk(node: TrieNode, segs: string[], i: number, names: string[], values: string[], method?: string): TrieNode | undefined {
+  private walk(node: TrieNode, segs: string[], i: number, values: string[], method?: string): TrieNode | undefined {
     if (i === segs.length) return pickEndpoint(node, method) >= 0 ? node : undefined;
     const seg = segs[i]!;
     const stat = node.statics.get(seg.toLowerCase());
     if (stat) {
-      const hit = this.walk(stat, segs, i + 1, names, values, method);
+      const hit = this.walk(stat, segs, i + 1, values, method);
       if (hit) return hit;
     }
     for (const child of node.params) {
-      const mark = names.length;
+      const mark = values.length;
       if (child.pattern === null) {
-        names.push(child.names[0]!);
         values.push(seg);
       } else {
         const m = child.pattern.exec(seg);
         if (!m) continue;
-        for (let k = 0; k < child.names.length; k++) {
-          names.push(child.names[k]!);
-          values.push(m[k + 1]!);
-        }
+        for (let k = 1; k < m.length; k++) values.push(m[k]!);
       }
-      const hit = this.walk(child.node, segs, i + 1, names, values, method);
+      const hit = this.walk(child.node, segs, i + 1, values, method);
       if (hit) return hit;
-      names.length = mark;
       values.length = mark;
     }
     return undefined;
   }
 
   private insert(e: Endpoint): void {
+    this.names[e.index] = [...e.path.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]!);
     let node = this.root;
     for (const seg of splitTemplate(e.path)) {
       if (!seg.includes('{')) {
@@ -146,11 +146,11 @@ export class PathRouter {
         node = next;
         continue;
       }
-      const { names, pattern } = compileSegment(seg);
+      const pattern = compileSegment(seg);
       const key = pattern === null ? null : pattern.source;
       let child = node.params.find((c) => (c.pattern === null ? null : c.pattern.source) === key);
       if (!child) {
-        child = { names, pattern, node: newNode() };
+        child = { pattern, node: newNode() };
         // Patterned segments ("{a}.{b}") are more specific than a bare "{x}": try them first.
         if (pattern === null) node.params.push(child);
         else node.params.unshift(child);
@@ -186,20 +186,18 @@ function splitTemplate(path: string): string[] {
   return path.split('/').filter((s) => s.length > 0);
 }
 
-function compileSegment(seg: string): { names: string[]; pattern: RegExp | null } {
-  const whole = /^\{([^{}]+)\}$/.exec(seg);
-  if (whole) return { names: [whole[1]!], pattern: null };
-  const names: string[] = [];
+/** null for a whole-segment placeholder; else an anchored regex, one group per placeholder. */
+function compileSegment(seg: string): RegExp | null {
+  if (/^\{[^{}]+\}$/.test(seg)) return null;
   let src = '^';
   let last = 0;
   for (const m of seg.matchAll(/\{([^{}]+)\}/g)) {
     src += escapeRegex(seg.slice(last, m.index));
     src += '(.+?)';
-    names.push(m[1]!);
     last = m.index! + m[0].length;
   }
   src += `${escapeRegex(seg.slice(last))}$`;
-  return { names, pattern: new RegExp(src, 'i') };
+  return new RegExp(src, 'i');
 }
 
 function escapeRegex(s: string): string {

@@ -298,5 +298,5 @@ function patternRegex(pattern: string): RegExp {
     .split('/')
     .map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return new RegExp(`^${src}/?$`);
+  return new RegExp(`^${src}$`);
 }
