@@ -69,3 +69,15 @@ export function entityNeighbours(prompt: string): string[] {
   }
   return out.filter(Boolean);
 }
+
+const ID_TOKEN = /^(#?\d{2,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z]{2,8}_[A-Za-z0-9]{6,}|(?=[a-z]*\d)[0-9a-f]{10,})$/i;
+
+/** Id-like values in a prompt ("order 8841", "#77", a UUID, "cus_9fQ2..."): the user already holds an id. */
+export function countIdValues(prompt: string): number {
+  let n = 0;
+  for (const raw of prompt.split(/\s+/)) {
+    const w = raw.replace(/^[("'“]+|[)"'”,.!?;:]+$/g, '');
+    if (ID_TOKEN.test(w)) n++;
+  }
+  return n;
+}

@@ -48,6 +48,16 @@ export const FEATURE_NAMES = [
   'entity_resource',
   'ready_similarity_rank',
   'ready_lexical_rank',
+  'prompt_ids',
+  'centered_similarity',
+  'ready_centered_rank',
+  'downstream_centered',
+  'ready_centered_gap',
+  'plain_item_read',
+  'plan_support',
+  'plan_support_lexical',
+  'response_similarity',
+  'ready_response_rank',
 ] as const;
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
@@ -79,6 +89,10 @@ export interface RequestSignals {
   knownResources: ReadonlySet<string>;
   /** Prompt similarity (cosine) and normalised BM25 of every endpoint. */
   similarity: Float32Array;
+  /** Similarity after removing the catalog's common component (see PreparedCatalog.centered). */
+  centered: Float32Array;
+  /** Similarity of the prompt to what each endpoint returns; NaN without response fields. */
+  response: Float32Array;
   lexical: Float32Array;
   /** Rank of each endpoint by similarity / lexical score (0 = best). */
   similarityRank: Uint16Array;
@@ -93,6 +107,8 @@ export interface RequestSignals {
   historySimilarity: number;
   /** Stemmed words just before the prompt's named things ("the movie <Name>" -> "movie"). */
   entityContext: ReadonlySet<string>;
+  /** Id-like values in the prompt ("order 8841", a UUID). */
+  idValues: number;
 }
 
 /**
@@ -108,7 +124,13 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
   const action = sig.action;
   const eps = pc.catalog.endpoints;
   const logSize = Math.log2(eps.length + 1);
-  const { simRank, lexRank } = readyRanks(pc, sig, candidates);
+  const { simRank, lexRank, centRank, respRank } = readyRanks(pc, sig, candidates);
+  const planCentered = planSupport(pc, sig, sig.centered);
+  const planLexical = planSupport(pc, sig, sig.lexical);
+  let bestReadyCentered = -Infinity;
+  candidates.forEach((c, r) => {
+    if (!Number.isNaN(centRank[r]!) && sig.centered[c]! > bestReadyCentered) bestReadyCentered = sig.centered[c]!;
+  });
   for (let r = 0; r < candidates.length; r++) {
     const c = candidates[r]!;
     const f = g.facts[c]!;
@@ -148,7 +170,55 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 30] = sig.entityContext.size ? coverage(f.resourceTokens, sig.entityContext) : NaN;
     out[o + 31] = simRank[r]!;
     out[o + 32] = lexRank[r]!;
+    out[o + 33] = sig.idValues;
+    out[o + 34] = sig.centered[c]!;
+    out[o + 35] = centRank[r]!;
+    out[o + 36] = down.centered;
+    out[o + 37] = Number.isNaN(centRank[r]!) ? NaN : bestReadyCentered - sig.centered[c]!;
+    out[o + 38] = f.kind === 'read' && f.pathParams.length > 0 && pc.catalog.endpoints[c]!.path.endsWith('}') ? 1 : 0;
+    out[o + 39] = planCentered.get(c) ?? 0;
+    out[o + 40] = planLexical.get(c) ?? 0;
+    out[o + 41] = sig.response[c]!;
+    out[o + 42] = respRank[r]!;
   }
+}
+
+const PLAN_TARGETS = 3;
+const PLAN_WEIGHTS = [1, 0.6, 0.4];
+
+/**
+ * Goal-directed support: the endpoints that best match the prompt are the likely goals;
+ * the next call is the goal itself when it can be called now, else a call that produces
+ * the id the goal is missing (or the goal itself when the last response carries ids the
+ * graph could not type). Each candidate gets the summed weight of the goals it serves.
+ *
+ *   prompt ~ "credits of <movie>"  ->  goal GET /movie/{id}/credits (movie id missing)
+ *                                   ->  support for producers of movie ids (search, lists)
+ */
+function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Array): Map<number, number> {
+  const g = pc.graph;
+  const called = new Set(sig.history);
+  const goals: number[] = [];
+  const order = Array.from(score.keys()).sort((a, b) => score[b]! - score[a]! || a - b);
+  for (const i of order) {
+    if (goals.length === PLAN_TARGETS) break;
+    if (!called.has(i)) goals.push(i);
+  }
+  const out = new Map<number, number>();
+  const add = (i: number, w: number) => out.set(i, (out.get(i) ?? 0) + w);
+  goals.forEach((t, k) => {
+    const w = PLAN_WEIGHTS[k]!;
+    const missing = g.facts[t]!.paramResources.filter((r) => !sig.knownResources.has(r));
+    if (missing.length === 0) {
+      add(t, w);
+      return;
+    }
+    if (missing.length === 1 && sig.lastReturnsIds) add(t, w * 0.5);
+    for (const p of g.producersOf(missing[0]!)) {
+      if (p !== t && unsatisfied(g.facts[p]!.paramResources, sig.knownResources) === 0) add(p, w);
+    }
+  });
+  return out;
 }
 
 /**
@@ -156,18 +226,24 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
  * called now (every path parameter's resource is held); NaN for the others. Absolute
  * similarities vary from API to API; "best among what is callable" transfers.
  */
-function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readonly number[]): { simRank: Float32Array; lexRank: Float32Array } {
+function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readonly number[]): Record<'simRank' | 'lexRank' | 'centRank' | 'respRank', Float32Array> {
   const simRank = new Float32Array(candidates.length).fill(NaN);
   const lexRank = new Float32Array(candidates.length).fill(NaN);
+  const centRank = new Float32Array(candidates.length).fill(NaN);
+  const respRank = new Float32Array(candidates.length).fill(NaN);
   const ready: number[] = [];
   candidates.forEach((c, r) => {
     if (unsatisfied(pc.graph.facts[c]!.paramResources, sig.knownResources) === 0) ready.push(r);
   });
   const bySim = [...ready].sort((a, b) => sig.similarity[candidates[b]!]! - sig.similarity[candidates[a]!]!);
   const byLex = [...ready].sort((a, b) => sig.lexical[candidates[b]!]! - sig.lexical[candidates[a]!]!);
+  const byCent = [...ready].sort((a, b) => sig.centered[candidates[b]!]! - sig.centered[candidates[a]!]!);
   bySim.forEach((r, i) => (simRank[r] = Math.min(i, 63)));
   byLex.forEach((r, i) => (lexRank[r] = Math.min(i, 63)));
-  return { simRank, lexRank };
+  byCent.forEach((r, i) => (centRank[r] = Math.min(i, 63)));
+  const byResp = ready.filter((r) => !Number.isNaN(sig.response[candidates[r]!]!)).sort((a, b) => sig.response[candidates[b]!]! - sig.response[candidates[a]!]!);
+  byResp.forEach((r, i) => (respRank[r] = Math.min(i, 63)));
+  return { simRank, lexRank, centRank, respRank };
 }
 
 function pathOverlap(pc: PreparedCatalog, a: number, b: number): number {
@@ -221,9 +297,10 @@ function coverage(tokens: readonly string[], prompt: ReadonlySet<string>): numbe
  * workflow does not hold yet. High for "search person" when the prompt asks for a
  * person's details — the first step of a goal the prompt describes.
  */
-function downstream(g: ResourceGraph, c: number, sig: RequestSignals): { sim: number; lex: number; unknown: number } {
+function downstream(g: ResourceGraph, c: number, sig: RequestSignals): { sim: number; lex: number; centered: number; unknown: number } {
   let sim = 0;
   let lex = 0;
+  let centered = -1;
   let unknown = 0;
   for (const r of g.facts[c]!.producesIds) {
     if (sig.knownResources.has(r)) continue;
@@ -232,7 +309,8 @@ function downstream(g: ResourceGraph, c: number, sig: RequestSignals): { sim: nu
       if (d === c) continue;
       if (sig.similarity[d]! > sim) sim = sig.similarity[d]!;
       if (sig.lexical[d]! > lex) lex = sig.lexical[d]!;
+      if (sig.centered[d]! > centered) centered = sig.centered[d]!;
     }
   }
-  return { sim, lex, unknown };
+  return { sim, lex, centered: unknown ? centered : NaN, unknown };
 }

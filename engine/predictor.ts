@@ -12,7 +12,7 @@ import type { PreparedCatalog } from './prepared-catalog';
 import { stem, terms, tokenize } from './tokenizer';
 import type { ResolvedCall } from './types';
 import { promptActionClass } from './verbs';
-import { countEntities, entityNeighbours, goalText } from './entities';
+import { countEntities, countIdValues, entityNeighbours, goalText } from './entities';
 
 export { goalText };
 
@@ -39,6 +39,12 @@ export interface PredictInput {
   transitions?: TransitionLookup;
   /** How many candidates to rank (>= k + buffer). */
   candidateLimit: number;
+  /**
+   * Training augmentation only: treat the last call's produced ids as untyped, as happens
+   * online whenever the resource graph cannot tell what a response's "id" fields are
+   * (a list of "cast" whose ids are people's). Never set by the server.
+   */
+  untypedLastIds?: boolean;
 }
 
 /** Scores rows x stride features; the WASM evaluator or the TS reference. */
@@ -110,16 +116,49 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
   } else {
     similarity.set(lexical); // lexical stand-in when no encoder is configured
   }
+  const centered = new Float32Array(n);
+  if (input.promptEmbedding && pc.centered && pc.mean && input.promptEmbedding.length === pc.dim) {
+    const d = pc.dim;
+    const q = new Float32Array(d);
+    let norm = 0;
+    for (let j = 0; j < d; j++) {
+      q[j] = input.promptEmbedding[j]! - pc.mean[j]!;
+      norm += q[j]! * q[j]!;
+    }
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      const o = i * d;
+      for (let j = 0; j < d; j++) s += q[j]! * pc.centered[o + j]!;
+      centered[i] = s * inv;
+    }
+  } else {
+    centered.set(lexical);
+  }
+  const response = new Float32Array(n).fill(NaN);
+  if (input.promptEmbedding && pc.responseEmbeddings && input.promptEmbedding.length === pc.dim) {
+    const q = input.promptEmbedding;
+    const R = pc.responseEmbeddings;
+    const d = pc.dim;
+    for (let i = 0; i < n; i++) {
+      if (pc.catalog.endpoints[i]!.responseFields.length === 0) continue;
+      let s = 0;
+      const o = i * d;
+      for (let j = 0; j < d; j++) s += q[j]! * R[o + j]!;
+      response[i] = s;
+    }
+  }
   let maxSimilarity = -Infinity;
   for (let i = 0; i < n; i++) if (similarity[i]! > maxSimilarity) maxSimilarity = similarity[i]!;
   const history: number[] = [];
   const known = new Set<string>();
   let lastTimestamp: number | undefined;
-  for (const r of resolved) {
+  const lastIdx = resolved.reduce((acc, r, i) => (r.endpoint >= 0 ? i : acc), -1);
+  for (const [i, r] of resolved.entries()) {
     if (r.endpoint < 0) continue;
     history.push(r.endpoint);
     const f = pc.graph.facts[r.endpoint]!;
-    for (const res of f.producesIds) known.add(res);
+    if (!(input.untypedLastIds && i === lastIdx)) for (const res of f.producesIds) known.add(res);
     // Resources named in the path are known only when the call carried real values.
     f.pathParams.forEach((p, i) => {
       const v = r.params[p];
@@ -132,6 +171,7 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
   return {
     promptTerms: new Set(terms(input.prompt)),
     entities: countEntities(input.prompt),
+    idValues: countIdValues(input.prompt),
     entityContext: new Set(entityNeighbours(input.prompt).map(stem)),
     lastReturnsIds: history.length > 0 && pc.returnsIds[history[history.length - 1]!]!,
     historySimilarity,
@@ -141,6 +181,8 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     now: input.now,
     knownResources: known,
     similarity,
+    centered,
+    response,
     lexical,
     similarityRank: ranks(similarity),
     lexicalRank: ranks(lexical),

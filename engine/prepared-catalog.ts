@@ -25,6 +25,20 @@ export interface PreparedCatalog {
   dim: number;
   /** Name of the encoder that made `embeddings` (part of cache keys). */
   encoderName: string;
+  /**
+   * The catalog's mean endpoint embedding, and the endpoint embeddings with that mean
+   * removed and re-normalised. In one API most endpoints share its main nouns ("movie",
+   * "invoice"); centering removes what they all have in common, so similarity is about
+   * what distinguishes one endpoint from its neighbours.
+   */
+  mean: Float32Array | undefined;
+  centered: Float32Array | undefined;
+  /**
+   * Embeddings of what each endpoint returns (the leaf names of its success response
+   * fields): a question asks for data ("who was the lead actor" ~ cast, character), and
+   * the response fields say which endpoint has it.
+   */
+  responseEmbeddings: Float32Array | undefined;
 }
 
 export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): Promise<PreparedCatalog> {
@@ -39,7 +53,17 @@ export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): P
       embeddings.set(await encoder.embed(texts), i * encoder.dim);
     }
   }
+  let responseEmbeddings: Float32Array | undefined;
+  if (encoder) {
+    responseEmbeddings = new Float32Array(eps.length * encoder.dim);
+    const BATCH = 64;
+    for (let i = 0; i < eps.length; i += BATCH) {
+      const texts = eps.slice(i, i + BATCH).map(responseText);
+      responseEmbeddings.set(await encoder.embed(texts), i * encoder.dim);
+    }
+  }
   const graph = buildResourceGraph(catalog);
+  const { mean, centered } = embeddings ? centerRows(embeddings, eps.length, encoder!.dim) : { mean: undefined, centered: undefined };
   return {
     catalog,
     router: new PathRouter(eps, catalog.basePath),
@@ -51,7 +75,37 @@ export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): P
     embeddings,
     dim: encoder ? encoder.dim : 0,
     encoderName: encoder ? encoder.name : 'none',
+    mean,
+    centered,
+    responseEmbeddings,
   };
+}
+
+/** Distinct leaf names of the success response's fields ("results[].poster_path" -> "poster_path"). */
+export function responseText(e: Catalog['endpoints'][number]): string {
+  const leaves = new Set<string>();
+  for (const f of e.responseFields) {
+    const leaf = f.split(/[.[\]]+/).filter(Boolean).pop();
+    if (leaf) leaves.add(leaf);
+  }
+  return [...leaves].join(' ');
+}
+
+function centerRows(rows: Float32Array, n: number, d: number): { mean: Float32Array; centered: Float32Array } {
+  const mean = new Float32Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += rows[i * d + j]! / n;
+  const centered = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    for (let j = 0; j < d; j++) {
+      const v = rows[i * d + j]! - mean[j]!;
+      centered[i * d + j] = v;
+      norm += v * v;
+    }
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let j = 0; j < d; j++) centered[i * d + j]! *= inv;
+  }
+  return { mean, centered };
 }
 
 /** The text an endpoint is embedded from: what it does, in its own words. */

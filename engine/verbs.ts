@@ -40,3 +40,8 @@ export function promptActionClass(tokens: Iterable<string>): ActionClass | undef
   }
   return undefined;
 }
+
+/** Whether a word is one of the action verbs above (any class). */
+export function isActionVerb(word: string): boolean {
+  return LOOKUP.has(stem(word.toLowerCase()));
+}

@@ -88,9 +88,15 @@ export class PredictionPool {
     return this.run(full, transferList) as Promise<PredictResult>;
   }
 
-  /** What one worker has loaded (model, encoder) — for /health. */
+  /**
+   * What one worker has loaded (model, encoder) — for /health and the start-up warm-up.
+   * No deadline: aborting a running Piscina task terminates its thread, so a probe timing
+   * out while a worker still loads its encoder (seconds on a busy machine) killed that
+   * worker, the next probe waited for a fresh one, and start-up never converged (seen at
+   * 20-40 s with /health polled). Callers needing an answer in time race it (health.ts).
+   */
   probe(): Promise<ProbeResult> {
-    return this.run({ kind: 'probe' }) as Promise<ProbeResult>;
+    return this.run({ kind: 'probe' }, undefined, false) as Promise<ProbeResult>;
   }
 
   /** Tests only (allowCrashTask): kill the thread that takes this task. */
@@ -98,17 +104,17 @@ export class PredictionPool {
     return this.run({ kind: 'crash' });
   }
 
-  private async run(task: WorkerTask, transferList?: ArrayBuffer[]): Promise<unknown> {
+  private async run(task: WorkerTask, transferList?: ArrayBuffer[], deadline = true): Promise<unknown> {
     if (this.piscina.queueSize >= this.opts.maxQueue && this.piscina.idleThreads === 0) {
       this.overloads++;
       throw new PoolError('OVERLOADED', 'task queue is full');
     }
-    const signal = AbortSignal.timeout(this.opts.taskTimeoutMs);
+    const signal = deadline ? AbortSignal.timeout(this.opts.taskTimeoutMs) : undefined;
     try {
       return await this.piscina.run(task, { signal, transferList });
     } catch (err) {
       const e = err as Error;
-      if (signal.aborted || e.name === 'AbortError') {
+      if (signal?.aborted || e.name === 'AbortError') {
         this.timeouts++;
         throw new PoolError('DEADLINE', `task exceeded ${this.opts.taskTimeoutMs} ms`);
       }

@@ -27,6 +27,8 @@ interface Loaded {
 }
 
 let loading: Promise<Loaded> | undefined;
+/** The store once loaded, for releaseSnapshot. */
+let loadedStore: Store | undefined;
 let model: RankerModel | undefined;
 let modelStamp = -1;
 let modelError: string | undefined;
@@ -38,6 +40,7 @@ function load(): Promise<Loaded> {
     const store = openStore({ path: cfg.dataDir, readOnly: true });
     const encoder = await loadEncoder({ kind: cfg.embeddingKind, modelPath: cfg.embeddingModel, vocabPath: cfg.embeddingVocab });
     const evaluator = await loadWasmEvaluator();
+    loadedStore = store;
     return { store, encoder, evaluator };
   })();
   return loading;
@@ -164,7 +167,31 @@ function transfer(result: PredictResult): unknown {
   return move({ [transferableSymbol]: buffers, [valueSymbol]: result } as never);
 }
 
+/**
+ * Release this thread's LMDB read snapshot when a task is done. lmdb-js resets it from a
+ * setTimeout(0), but between tasks a Piscina worker sleeps in Atomics.wait and runs no
+ * timers, so the snapshot of its first read stayed pinned for good: the writer could
+ * reuse no freed page and data.mdb grew ~20 KB per uncached prediction (~1 GB per 50k),
+ * resident memory with it (found by bench/uncached.ts; readerList() showed the pinned
+ * txn). Safe: the store hands out copies, nothing here keeps pointers into the map.
+ */
+function releaseSnapshot(): void {
+  try {
+    loadedStore?.refresh();
+  } catch {
+    // Only an optimisation: on failure lmdb-js's own timer still resets it eventually.
+  }
+}
+
 export default async function handle(task: WorkerTask): Promise<WorkerResult | unknown> {
+  try {
+    return await dispatch(task);
+  } finally {
+    releaseSnapshot();
+  }
+}
+
+async function dispatch(task: WorkerTask): Promise<WorkerResult | unknown> {
   switch (task.kind) {
     case 'predict':
       return transfer(await runPredict(task));

@@ -28,6 +28,8 @@ export interface Config {
   maxSpecBytes: number;
   /** Prediction-cache TTL (OPENSESAME_CACHE_TTL_SECONDS). */
   cacheTtlSeconds: number;
+  /** Most prediction-cache entries kept on disk; the oldest go first (OPENSESAME_CACHE_MAX_ENTRIES). */
+  cacheMaxEntries: number;
   /** How long a spec fetched by URL is kept before it is fetched again (OPENSESAME_SPEC_URL_TTL_SECONDS). */
   specUrlTtlSeconds: number;
   /** Time limit of a spec URL fetch (OPENSESAME_SPEC_FETCH_TIMEOUT_MS). */
@@ -42,7 +44,10 @@ export interface Config {
   rateLimitRpm: number;
   /** How long a user who exceeded the limit stays blocked (OPENSESAME_RATE_LIMIT_BLOCK_MINUTES). */
   rateLimitBlockMinutes: number;
-  /** Worker threads (OPENSESAME_POOL_SIZE, default: core count). */
+  /**
+   * Worker threads (OPENSESAME_POOL_SIZE). Default: cores − 1, at least 1 — the main
+   * thread needs a core for I/O, and each worker holds ~120 MB of ONNX runtime memory.
+   */
   poolSize: number;
   /** Tasks allowed to wait for a worker before requests are shed with 503 (OPENSESAME_QUEUE_LIMIT). */
   queueLimit: number;
@@ -191,6 +196,7 @@ export function resolveConfig(env: Env = process.env, overrides: Partial<Config>
     maxBodyBytes: int(env, 'OPENSESAME_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxSpecBytes: int(env, 'OPENSESAME_MAX_SPEC_BYTES', 20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     cacheTtlSeconds: int(env, 'OPENSESAME_CACHE_TTL_SECONDS', 3600, 0, 30 * 86400),
+    cacheMaxEntries: int(env, 'OPENSESAME_CACHE_MAX_ENTRIES', 50_000, 10, 100_000_000),
     specUrlTtlSeconds: int(env, 'OPENSESAME_SPEC_URL_TTL_SECONDS', 3600, 0, 30 * 86400),
     specFetchTimeoutMs: int(env, 'OPENSESAME_SPEC_FETCH_TIMEOUT_MS', 5000, 100, 120_000),
     guardrails: bool(env, 'OPENSESAME_ENABLE_GUARDRAILS', true),
@@ -198,7 +204,7 @@ export function resolveConfig(env: Env = process.env, overrides: Partial<Config>
     profanityThreshold: num(env, 'OPENSESAME_PROFANITY_THRESHOLD', 0.5, 0, 1),
     rateLimitRpm: int(env, 'OPENSESAME_RATE_LIMIT_RPM', 60, 0, 10_000_000),
     rateLimitBlockMinutes: num(env, 'OPENSESAME_RATE_LIMIT_BLOCK_MINUTES', 5, 0, 24 * 60),
-    poolSize: int(env, 'OPENSESAME_POOL_SIZE', Math.max(1, os.availableParallelism()), 1, 256),
+    poolSize: int(env, 'OPENSESAME_POOL_SIZE', Math.max(1, os.availableParallelism() - 1), 1, 256),
     queueLimit: int(env, 'OPENSESAME_QUEUE_LIMIT', 512, 0, 1_000_000),
     taskTimeoutMs: int(env, 'OPENSESAME_TASK_TIMEOUT_MS', 2000, 10, 600_000),
     rankerPath: path.resolve(env.OPENSESAME_RANKER_PATH || path.join(root, 'models', 'ranker.json')),

@@ -10,7 +10,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 export function createMetrics() {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'opensesame_process_' });
+  // prom-client's names already start with process_ / nodejs_: opensesame_process_resident_memory_bytes.
+  client.collectDefaultMetrics({ register: registry, prefix: 'opensesame_' });
   const m = {
     registry,
     requests: new client.Counter({ name: 'opensesame_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),

@@ -79,6 +79,33 @@ export const validatePredict = ajv.compile<PredictBody>(predictSchema);
 export const validateFeedback = ajv.compile<FeedbackBody>(feedbackSchema);
 export const validateFeedbackEvent = ajv.compile(feedbackEventSchema);
 
+/** Deepest nesting accepted in a request body; real bodies need about 5 levels. */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * True when objects/arrays in `value` nest deeper than `max` levels (the top level is 1).
+ * Iterative on purpose: the documents it guards are exactly the ones that would overflow
+ * the stack of a recursive walk — structured clone into a worker, swagger-parser's
+ * dereferencing and JSON.stringify all recurse, and a RangeError there is a 500.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const d = depths.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
+      if (child !== null && typeof child === 'object') {
+        stack.push(child);
+        depths.push(d + 1);
+      }
+    }
+  }
+  return false;
+}
+
 export function describeErrors(errors: ErrorObject[] | null | undefined): string {
   if (!errors || errors.length === 0) return 'invalid';
   const e = errors[0]!;

@@ -12,6 +12,10 @@ import { PathRouter } from '../engine/path-router';
 import type { Catalog } from '../engine/types';
 import type { SpecRecord, SpecSource, Store } from '../store';
 import { Errors } from './errors';
+import { nestsDeeperThan } from './schemas';
+
+/** Deepest nesting accepted in an OpenAPI document (real ones stay under ~40). */
+const MAX_SPEC_DEPTH = 256;
 
 export interface RegisteredSpec {
   catalog: Catalog;
@@ -99,6 +103,9 @@ export class SpecRegistry {
 
   /** Parse, validate and store a document; rejects with a catalog ApiError. */
   async add(doc: Record<string, unknown>, opts: { specId?: string; source: SpecSource; url?: string; strict?: boolean }): Promise<RegisteredSpec> {
+    // Far deeper than any real document; past ~1,000 levels the recursive dereferencing
+    // overflows the stack (a 500), so refuse such documents up front.
+    if (nestsDeeperThan(doc, MAX_SPEC_DEPTH)) throw Errors.invalidSpec(`document nests deeper than ${MAX_SPEC_DEPTH} levels`);
     let catalog: Catalog;
     try {
       catalog = await buildCatalog(doc, { specId: opts.specId, strict: opts.strict });

@@ -50,6 +50,8 @@ export interface StoreOptions {
    * have been opened read-write (so it exists and carries the current schema).
    */
   readOnly?: boolean;
+  /** Upper bound on prediction-cache entries, enforced by cleanupExpired() (default 50,000). */
+  maxPredictionEntries?: number;
   /** Clock in ms since the epoch used for TTLs. Defaults to Date.now; tests inject one. */
   now?: () => number;
 }
@@ -81,7 +83,7 @@ export interface Store<P = unknown> {
    * its own records. Migrations never touch it.
    */
   readonly budgetDb: Database;
-  /** Removes expired entries from the TTL caches; resolves to the number removed. */
+  /** Removes expired entries from the TTL caches and trims the prediction cache to its bound; resolves to the number removed. */
   cleanupExpired(): Promise<number>;
   /** Per-cache hit/miss counts of this process, and entry counts on disk. */
   stats(): StoreStats;
@@ -94,6 +96,8 @@ export interface Store<P = unknown> {
   /** Closes the environment; idempotent. The store must not be used afterwards. */
   close(): Promise<void>;
 }
+
+const DEFAULT_MAX_PREDICTIONS = 50_000;
 
 /** Named databases plus the root environment (root.close() closes them all). */
 const MAX_DBS = 16;
@@ -111,7 +115,9 @@ export function openStore<P = unknown>(opts: StoreOptions): Store<P> {
   if (readOnly && !fs.existsSync(opts.path)) {
     throw new StoreError('STORE_NOT_INITIALISED', `store: no data dir at ${opts.path}; open it read-write once first`);
   }
-  const root = open({ path: opts.path, maxDbs: MAX_DBS, readOnly });
+  // noSubdir: false — the data dir is always a directory; lmdb-js would otherwise take a
+  // name with a dot in it ("/var/lib/opensesame.d") for a single-file environment.
+  const root = open({ path: opts.path, maxDbs: MAX_DBS, readOnly, noSubdir: false });
   try {
     // Check the schema stamp before opening (and so creating) anything else: a data dir
     // we refuse must be left exactly as we found it.
@@ -121,7 +127,7 @@ export function openStore<P = unknown>(opts: StoreOptions): Store<P> {
     const dbs = {} as DbMap;
     for (const name of ALL_DBS) dbs[name] = name === 'meta' ? meta : openNamed(root, name);
     const schema: SchemaReport = readOnly ? { found: SCHEMA_VERSION, migrated: false, dropped: 0 } : prepareSchema(root, dbs);
-    return buildStore<P>(root, dbs, readOnly, opts.now ?? Date.now, opts.path, schema);
+    return buildStore<P>(root, dbs, readOnly, opts.now ?? Date.now, opts.path, schema, opts.maxPredictionEntries ?? DEFAULT_MAX_PREDICTIONS);
   } catch (err) {
     // Don't leak the environment when refusing to open it.
     root.close().catch(() => undefined);
@@ -139,7 +145,7 @@ function openNamed(root: RootDatabase, name: DbName): Database {
 }
 
 function buildStore<P>(
-  root: RootDatabase, dbs: DbMap, readOnly: boolean, now: () => number, path: string, schema: SchemaReport,
+  root: RootDatabase, dbs: DbMap, readOnly: boolean, now: () => number, path: string, schema: SchemaReport, maxPredictions: number,
 ): Store<P> {
   const ctx: StoreContext = { root, readOnly, now, closed: false };
   const predictions = new TtlCache<P>(ctx, dbs.predictions, 'predictions');
@@ -163,6 +169,7 @@ function buildStore<P>(
       // Sequential on purpose: the sweeps share one write queue, and the server calls
       // this on a timer where latency does not matter but event-loop stalls do.
       let n = await predictions.cleanupExpired();
+      n += await predictions.trimTo(maxPredictions);
       n += await urlSpecs.cleanupExpired();
       n += await embeddings.cleanupExpired();
       return n;

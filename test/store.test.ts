@@ -557,3 +557,22 @@ t.test('a closed store rejects writes; close is idempotent', async (t) => {
   await t.rejects(store.predictions.put('k', 1, 1), { code: 'STORE_CLOSED' });
   await t.rejects(store.transitions.addSequence('s', ['a', 'b']), { code: 'STORE_CLOSED' });
 });
+
+t.test('prediction cache is trimmed to its bound, oldest entries first', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-trim-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let clock = 1_000_000;
+  const store = openStore<number>({ path: dir, now: () => clock, maxPredictionEntries: 100 });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 250; i++) {
+    clock += 1000;
+    await store.predictions.put(`k${i}`, i, 3600);
+  }
+  const removed = await store.cleanupExpired();
+  t.equal(removed, 160, 'down to 90 % of the bound');
+  t.equal(store.stats().predictions.size, 90);
+  t.equal(store.predictions.get('k0'), undefined, 'oldest gone');
+  t.equal(store.predictions.get('k249'), 249, 'newest kept');
+  t.equal(store.predictions.get('k160'), 160, 'the 90 newest are kept');
+  t.equal(store.predictions.get('k159'), undefined);
+});

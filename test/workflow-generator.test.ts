@@ -135,7 +135,9 @@ t.test('every pattern appears, with plausible shapes', async (t) => {
   for (const w of wfs) counts.set(w.pattern, [...(counts.get(w.pattern) ?? []), w]);
   for (const p of WORKFLOW_PATTERNS) t.ok((counts.get(p)?.length ?? 0) > 20, `${p}: ${counts.get(p)?.length ?? 0}`);
   t.ok(counts.get('short')!.every((w) => w.steps.length <= 2), 'short is 1-2 steps');
-  t.ok(counts.get('collection-drilldown')!.every((w) => w.steps.length >= 3 && w.steps[0]!.endpoint.startsWith('GET ')), 'drill-down starts with a list');
+  t.ok(counts.get('collection-drilldown')!.every((w) => w.steps.length >= 2 && w.steps[0]!.endpoint.startsWith('GET ')), 'drill-down starts with a list');
+  t.ok(counts.get('collection-drilldown')!.some((w) => w.steps.length >= 3), 'some drill-downs read the item on the way');
+  t.ok(counts.get('collection-drilldown')!.some((w) => w.steps.length === 2), 'some go from the listing straight to a sub-resource');
   t.ok(counts.get('create-read-update')!.every((w) => w.steps[0]!.endpoint.startsWith('POST ') && w.steps.length >= 2));
   t.ok(counts.get('id-chain')!.every((w) => w.steps.length >= 2 && w.steps.length <= 4));
   t.ok(counts.get('search-detail')!.some((w) => w.steps[0]!.query !== undefined), 'searches carry their query');

@@ -9,8 +9,11 @@ import { computeFeatures, FEATURE_NAMES, NUM_FEATURES, type TransitionLookup } f
 import type { PreparedCatalog } from '../engine/prepared-catalog';
 import { buildSignals, generateCandidates, goalText, resolveHistory, type HistoryInput } from '../engine/predictor';
 import type { TextEncoder } from '../engine/embedder';
+import { countIdValues } from '../engine/entities';
 import type { RankingDataset } from './lambdamart';
 import type { Workflow } from './workflow-generator';
+import { mulberry32 } from '../engine/prng';
+import type { SynonymSource } from './synonyms';
 
 export interface DatasetOptions {
   /** Same limit as the server's (pool candidateLimit). */
@@ -19,6 +22,8 @@ export interface DatasetOptions {
   goalPromptShare: number;
   /** Share of histories given as templates ("GET /users/{id}") instead of concrete paths. */
   templateHistoryShare: number;
+  /** Share of steps whose last call's produced ids are hidden from the resource graph (see PredictInput.untypedLastIds). */
+  untypedIdShare: number;
   /**
    * Share of workflows that see transition counts (as a server with /feedback data
    * would); the rest see none, like a fresh spec. Counts come from the other workflows
@@ -26,6 +31,10 @@ export interface DatasetOptions {
    */
   transitionShare: number;
   seed: number;
+  /** Share of workflows whose prompts are paraphrased with word-vector neighbours (see synonyms.ts). */
+  paraphraseShare: number;
+  /** Source of paraphrases; required when paraphraseShare > 0. */
+  synonyms?: SynonymSource;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -58,13 +67,15 @@ export async function buildDataset(
     const transitions = rand() < opts.transitionShare ? leaveOneOut(counts.get(wf.specId)!, wf.steps.map((s) => s.endpoint)) : undefined;
     const byId = new Map(pc.catalog.endpoints.map((e) => [e.id, e.index]));
     const useTemplates = rand() < opts.templateHistoryShare;
+    const paraphrase = opts.synonyms && rand() < opts.paraphraseShare ? opts.synonyms : undefined;
+    const goal = paraphrase ? paraphrase.paraphrase(wf.goal, rand) : wf.goal;
     const history: HistoryInput[] = [];
     let t = 1_700_000_000_000 + Math.floor(rand() * 1e9);
     for (let i = 0; i < wf.steps.length; i++) {
       const step = wf.steps[i]!;
       const gold = byId.get(step.endpoint);
       if (gold === undefined) break;
-      const prompt = rand() < opts.goalPromptShare ? wf.goal : step.prompt;
+      const prompt = rand() < opts.goalPromptShare ? goal : paraphrase ? paraphrase.paraphrase(step.prompt, rand) : step.prompt;
       const now = t + Math.floor(rand() * 120_000);
       let emb = embedCache.get(prompt);
       if (!emb && encoder) {
@@ -73,11 +84,17 @@ export async function buildDataset(
         embedCache.set(prompt, emb);
       }
       const { resolved } = resolveHistory(pc, history);
-      const input = { prompt, history, now, promptEmbedding: emb, transitions, candidateLimit: opts.candidateLimit };
+      const input = { prompt, history, now, promptEmbedding: emb, transitions, candidateLimit: opts.candidateLimit, untypedLastIds: i > 0 && rand() < opts.untypedIdShare };
       const sig = buildSignals(pc, input, resolved);
       const cands = generateCandidates(pc, sig, opts.candidateLimit);
       steps++;
-      if (cands.includes(gold)) {
+      // A first call that needs ids nobody has given is not a workflow a user can start
+      // (specs where everything sits under /{account}/... produce these): learn from the
+      // later steps only, unless the prompt itself carries an id.
+      const unstartable = i === 0 && pc.graph.facts[gold]!.pathParams.length > 0 && countIdValues(prompt) === 0;
+      if (unstartable) {
+        hits++;
+      } else if (cands.includes(gold)) {
         hits++;
         const out = new Float32Array(cands.length * NUM_FEATURES);
         computeFeatures(pc, sig, cands, out);
@@ -141,14 +158,3 @@ function leaveOneOut(all: Counts, own: readonly string[]): TransitionLookup {
   };
 }
 
-/** Small seeded PRNG (deterministic datasets for a given seed). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

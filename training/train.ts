@@ -24,6 +24,7 @@ import type { Catalog } from '../engine/types';
 import { openStore } from '../store';
 import { buildDataset } from './build-dataset';
 import { trainLambdaMart, type LambdaMartParams } from './lambdamart';
+import { SynonymSource } from './synonyms';
 import { loadTrainingCatalogs } from './training-specs';
 import { generateWorkflows, type Workflow } from './workflow-generator';
 
@@ -36,12 +37,15 @@ export interface TrainCliOptions {
   fromFeedback: boolean;
   dataDir: string;
   params: Partial<LambdaMartParams>;
+  /** Share of workflows paraphrased with word-vector neighbours (training/synonyms.ts); default 0.4. */
+  paraphraseShare?: number;
   quiet: boolean;
   /** Progress callback for background jobs (0..1, stage name). */
   onStage?: (fraction: number, stage: string) => void;
 }
 
 export const CANDIDATE_LIMIT = DEFAULT_CANDIDATE_LIMIT;
+export const DEFAULT_PARAPHRASE_SHARE = 0.4;
 
 export function parseTrainArgs(argv: string[]): TrainCliOptions {
   const root = packageRoot();
@@ -79,6 +83,7 @@ export function parseTrainArgs(argv: string[]): TrainCliOptions {
       case '--n-estimators': o.params.n_estimators = num(); break;
       case '--num-leaves': o.params.num_leaves = num(); break;
       case '--learning-rate': o.params.learning_rate = num(); break;
+      case '--paraphrase-share': o.paraphraseShare = num(); break;
       case '--quiet': o.quiet = true; break;
       default: throw new Error(`unknown flag ${a}`);
     }
@@ -161,6 +166,7 @@ export async function runTraining(o: TrainCliOptions): Promise<Record<string, un
   prepBar?.stop();
 
   stage(0.35, 'building features');
+  const paraphraseShare = o.paraphraseShare ?? DEFAULT_PARAPHRASE_SHARE;
   const dsBar = bar(o.quiet, 'features');
   dsBar?.start(workflows.length, 0, { extra: '' });
   const { data, report: ds } = await buildDataset(workflows, prepared, encoder, {
@@ -168,6 +174,9 @@ export async function runTraining(o: TrainCliOptions): Promise<Record<string, un
     goalPromptShare: 0.75,
     templateHistoryShare: 0.5,
     transitionShare: 0.5,
+    untypedIdShare: 0.25,
+    paraphraseShare,
+    synonyms: paraphraseShare > 0 ? SynonymSource.load() : undefined,
     seed: o.seed,
     onProgress: (d) => dsBar?.update(d, { extra: '' }),
   });

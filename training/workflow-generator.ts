@@ -57,6 +57,8 @@ export interface GenerateOptions {
   patternWeights?: Partial<Record<WorkflowPattern, number>>;
   /** Catalogs are drawn in proportion to min(endpoint count, this) so huge specs don't dominate (default 120). */
   catalogWeightCap?: number;
+  /** Extra weight of catalogs that have a search endpoint (default 3). */
+  lookupBoost?: number;
 }
 
 export const DEFAULT_PATTERN_WEIGHTS: Readonly<Record<WorkflowPattern, number>> = Object.freeze({
@@ -197,9 +199,31 @@ function preferGet(plan: Plan, list: number[], rng: Rng, p = 0.8): number {
   return gets.length && rng.chance(p) ? rng.pick(gets) : rng.pick(list);
 }
 
+/**
+ * A first step the user can call without ids they don't have: real workflows start from
+ * a list, a search or a create. Starts that need path parameters are kept for a minority
+ * of workflows (the prompt then names the id), since users do sometimes paste one.
+ */
+function pickStart(plan: Plan, list: number[], rng: Rng, pFree = 0.85): number {
+  const free = list.filter((i) => plan.facts[i]!.pathParams.length === 0);
+  const pool = free.length && rng.chance(pFree) ? free : list;
+  return preferGet(plan, pool, rng);
+}
+
+/**
+ * When the user names a thing and the API can search for that resource, the lookup is
+ * the search, not a plain listing of everything.
+ */
+function searchFor(plan: Plan, start: number): number | undefined {
+  const f = plan.facts[start]!;
+  if (f.kind !== 'list' || f.qualifier) return undefined;
+  const found = plan.starts['search-detail'].filter((i) => plan.facts[i]!.kind === 'search' && plan.facts[i]!.resource === f.resource && i !== start);
+  return found[0];
+}
+
 const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefined> = {
   'collection-drilldown'(plan, rng) {
-    const list = rng.pick(plan.starts['collection-drilldown']);
+    const list = pickStart(plan, plan.starts['collection-drilldown'], rng);
     const items = itemReads(plan, list).filter((r) => subs(plan, r).length + mutations(plan, plan.norm[r]!).length > 0);
     if (items.length === 0) return undefined;
     const item = rng.pick(items);
@@ -209,17 +233,30 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
     const tail = seq.length === 3 ? mutations(plan, plan.norm[seq[2]!]!) : [];
     const muts = tail.length ? tail : mutations(plan, plan.norm[item]!);
     if (muts.length && (seq.length < 3 || rng.chance(0.6))) seq.push(rng.pick(muts));
-    return seq.length >= 3 ? { seq, entityStep: rng.chance(0.75) ? 1 : undefined } : undefined;
+    if (seq.length < 3) return undefined;
+    // Users and agents take the shortest path to what they asked for: most of the time
+    // the sub-resource is read straight from the id the listing returned, without first
+    // reading the item itself.
+    if (seq.length >= 3 && seq[2] !== undefined && plan.facts[seq[2]!]!.kind !== 'update' && plan.facts[seq[2]!]!.kind !== 'delete' && rng.chance(0.65)) {
+      seq.splice(1, 1);
+      return { seq, entityStep: rng.chance(0.75) ? 0 : undefined };
+    }
+    return { seq, entityStep: rng.chance(0.75) ? 1 : undefined };
   },
   'search-detail'(plan, rng) {
-    const start = rng.pick(plan.starts['search-detail']);
+    let start = pickStart(plan, plan.starts['search-detail'], rng);
+    let f = plan.facts[start]!;
+    const named = f.kind === 'search' || (!f.qualifier && rng.chance(0.5));
+    const search = named ? searchFor(plan, start) : undefined;
+    if (search !== undefined) {
+      start = search;
+      f = plan.facts[start]!;
+    }
     const details = detailsOf(plan, start, false);
     if (details.length === 0) return undefined;
     const seq = [start, preferGet(plan, details, rng, 1)];
     const deeper = subs(plan, seq[1]!).filter((j) => plan.graph.satisfiable(j, knownAfter(plan, seq)) === 1);
     if (deeper.length && rng.chance(0.25)) seq.push(rng.pick(deeper));
-    const f = plan.facts[start]!;
-    const named = f.kind === 'search' || (!f.qualifier && rng.chance(0.5));
     return { seq, entityStep: named ? 0 : undefined };
   },
   'create-read-update'(plan, rng) {
@@ -235,7 +272,7 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
     return seq.length >= 2 ? { seq, entityStep: rng.chance(0.6) ? 0 : undefined } : undefined;
   },
   'id-chain'(plan, rng) {
-    const seq = [preferGet(plan, plan.starts['id-chain'], rng)];
+    const seq = [pickStart(plan, plan.starts['id-chain'], rng)];
     const target = rng.int(2, 4);
     while (seq.length < target) {
       const next = chainNext(plan, seq, true);
@@ -248,7 +285,7 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
   },
   short(plan, rng) {
     const reads = plan.starts.short.filter((i) => ['list', 'search', 'read'].includes(plan.facts[i]!.kind));
-    const first = reads.length && rng.chance(0.85) ? rng.pick(reads) : rng.pick(plan.starts.short);
+    const first = reads.length && rng.chance(0.85) ? pickStart(plan, reads, rng, 0.7) : rng.pick(plan.starts.short);
     const seq = [first];
     const next = plan.graph.successors(first).filter((j) => plan.catalog.endpoints[j]!.method === 'GET');
     if (next.length && rng.chance(0.35)) seq.push(rng.pick(next));
@@ -257,7 +294,7 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
     return { seq, entityStep: named ? 0 : undefined };
   },
   'random-walk'(plan, rng) {
-    const seq = [preferGet(plan, plan.starts['random-walk'], rng)];
+    const seq = [pickStart(plan, plan.starts['random-walk'], rng)];
     const target = rng.int(2, 5);
     while (seq.length < target) {
       const next = plan.graph.successors(seq[seq.length - 1]!).filter((j) => !seq.includes(j));
@@ -403,9 +440,13 @@ export function generateWorkflows(catalogs: Catalog[], opts: GenerateOptions): W
   const usable = catalogs.filter((c) => c.endpoints.length > 0);
   if (usable.length === 0 || count <= 0) return [];
   const cap = opts.catalogWeightCap ?? 120;
-  const catalogWeights = usable.map((c) => Math.min(c.endpoints.length, cap));
+  const plans: (Plan | undefined)[] = usable.map((c) => buildPlan(c));
+  // APIs that can look things up by name (a search endpoint) teach the most common shape
+  // of a real request — find the thing, then act on it — and they are a minority of
+  // published specs, so they are drawn more often.
+  const lookupBoost = opts.lookupBoost ?? 3;
+  const catalogWeights = usable.map((c, i) => Math.min(c.endpoints.length, cap) * (plans[i]!.facts.some((f) => f.kind === 'search') ? lookupBoost : 1));
   const patternWeights = WORKFLOW_PATTERNS.map((p) => opts.patternWeights?.[p] ?? DEFAULT_PATTERN_WEIGHTS[p]);
-  const plans: (Plan | undefined)[] = new Array(usable.length);
   const out: Workflow[] = [];
   const every = Math.max(1, Math.floor(count / 100));
   while (out.length < count) {

@@ -6,6 +6,7 @@ import { ApiError, Errors } from '../errors';
 import type { HttpRequest } from '../uws-adapter';
 import type { ServerContext } from '../app';
 import { userKeyFromRequest } from '../privacy';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from '../schemas';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const YAML_TYPE = /^(?:application|text)\/(?:x-)?yaml\s*(?:;|$)/i;
@@ -38,17 +39,33 @@ export function jsonBody(req: HttpRequest): unknown {
   if (!isJson(req)) throw Errors.unsupportedMediaType(mediaType(req) || '(none)', 'application/json');
   const text = bodyText(req);
   if (text.trim() === '') throw Errors.badJson('body is empty');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw Errors.badJson((err as Error).message);
   }
+  if (nestsDeeperThan(value, MAX_BODY_DEPTH)) throw Errors.validation(`body nests deeper than ${MAX_BODY_DEPTH} levels`);
+  return value;
 }
 
 /** The rate-limit identity: X-User-ID when given, else the client address; always hashed. */
 export function userKey(ctx: ServerContext, req: HttpRequest): string {
   return userKeyFromRequest(req.headers['x-user-id'], req.remoteAddress, ctx.config.hashSalt);
 }
+
+/** X-RateLimit-* headers decided for a request; weak, so they go with the request. */
+const limitHeadersOf = new WeakMap<HttpRequest, Record<string, string>>();
+
+/**
+ * The X-RateLimit-* headers of a request that was counted (HttpServer.extraHeaders hook):
+ * a 400 or 404 answer on a rate-limited route has used up quota too, so it says so.
+ */
+export function rateLimitHeaders(req: HttpRequest): Record<string, string> {
+  return limitHeadersOf.get(req) ?? NO_HEADERS;
+}
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * Count the request against the user's limit. Returns the X-RateLimit-* headers to send;
@@ -62,6 +79,7 @@ export function rateLimit(ctx: ServerContext, req: HttpRequest): Record<string, 
     'X-RateLimit-Remaining': String(r.remaining),
     'X-RateLimit-Reset': String(r.resetSeconds),
   };
+  limitHeadersOf.set(req, headers);
   if (!r.allowed) {
     ctx.metrics.rateLimited.inc();
     const retry = Math.max(1, Math.ceil(r.retryAfterSeconds ?? r.resetSeconds));

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveConfig, type Config } from '../../server/config';
 import { startServer, type RunningServer } from '../../server/app';
+import type { Logger } from '../../server/logger';
 
 export interface TestServer {
   server: RunningServer;
@@ -21,13 +22,13 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export async function startTestServer(t: Teardown, overrides: Partial<Config> = {}, env: Record<string, string> = {}, opts: { allowCrashTask?: boolean; keepDataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(t: Teardown, overrides: Partial<Config> = {}, env: Record<string, string> = {}, opts: { allowCrashTask?: boolean; keepDataDir?: string; logger?: Logger } = {}): Promise<TestServer> {
   const dataDir = opts.keepDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-test-'));
   const config = resolveConfig(
     { OPENSESAME_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env },
     { host: '127.0.0.1', port: 0, dataDir, poolSize: 1, rateLimitRpm: 0, ...overrides },
   );
-  const server = await startServer(config, { allowCrashTask: opts.allowCrashTask });
+  const server = await startServer(config, { allowCrashTask: opts.allowCrashTask, logger: opts.logger });
   let closed = false;
   t.teardown(async () => {
     if (!closed) await server.close();
