@@ -85,4 +85,6 @@ t.test('feedback updates transitions that the next prediction uses, and persists
   const s2 = await startTestServer(t, {}, {}, { keepDataDir: dir });
   t.equal(s2.server.ctx.store.transitions.bigram('saas', 'GET /users/{userId}', 'GET /users/{userId}/preferences'), 10, 'survives a restart');
   t.equal(s2.server.ctx.store.trainingLog.count(), 10);
+  const logged = [...s2.server.ctx.store.trainingLog.iterate({})];
+  t.ok(logged.every((e) => e.sessionId !== undefined && e.sessionId !== 's1'), 'session ids are stored hashed');
 });

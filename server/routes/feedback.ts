@@ -8,6 +8,7 @@ import { ApiError, Errors } from '../errors';
 import { check, describeErrors, validateFeedback, validateFeedbackEvent } from '../schemas';
 import type { HttpRequest } from '../uws-adapter';
 import { jsonBody, rateLimit } from './common';
+import { hashUserId } from '../privacy';
 
 export function registerFeedbackRoutes(ctx: ServerContext): void {
   ctx.http.route(
@@ -40,7 +41,9 @@ export function registerFeedbackRoutes(ctx: ServerContext): void {
         throw new ApiError(err.code, err.status, err.message, { events: problems });
       }
       await ctx.store.transitions.addSequence(specId, calls);
-      await ctx.store.trainingLog.append({ sessionId: body.session_id, specId, calls, at: Date.now() });
+      // Session ids are client-chosen and may identify a person: stored hashed, like user ids.
+      const sessionId = body.session_id === undefined ? undefined : hashUserId(body.session_id, ctx.config.hashSalt);
+      await ctx.store.trainingLog.append({ sessionId, specId, calls, at: Date.now() });
       return { status: 202, body: { accepted: calls.length, spec_id: specId, transitions_version: ctx.store.transitions.version(specId) }, headers: limitHeaders };
     },
     { body: true },
