@@ -96,7 +96,7 @@ export class PredictionPool {
    * 20-40 s with /health polled). Callers needing an answer in time race it (health.ts).
    */
   probe(): Promise<ProbeResult> {
-    return this.run({ kind: 'probe' }, undefined, false) as Promise<ProbeResult>;
+    return this.run({ kind: 'probe', modelStamp: this.modelStamp }, undefined, false) as Promise<ProbeResult>;
   }
 
   /** Tests only (allowCrashTask): kill the thread that takes this task. */

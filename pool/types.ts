@@ -43,6 +43,8 @@ export interface CrashTask {
 /** Ask a worker which components it has loaded (for /health). */
 export interface ProbeTask {
   kind: 'probe';
+  /** The pool's model stamp: a probe loads the current ranker, so start-up warms it too. */
+  modelStamp: number;
 }
 
 export type WorkerTask = PredictTask | CrashTask | ProbeTask;

@@ -16,7 +16,7 @@ import { heuristicScorer } from '../engine/heuristic-scorer';
 import { prepareCatalog, type PreparedCatalog } from '../engine/prepared-catalog';
 import { fillParams, goalText, predict, type Scorer } from '../engine/predictor';
 import { openStore, pairKey, type Store, type TransitionSnapshot } from '../store';
-import type { PredictResult, PredictTask, ProbeResult, WorkerConfig, WorkerResult, WorkerTask } from './types';
+import type { PredictResult, PredictTask, ProbeResult, ProbeTask, WorkerConfig, WorkerResult, WorkerTask } from './types';
 
 const cfg = workerData as WorkerConfig;
 
@@ -146,8 +146,9 @@ async function runPredict(task: PredictTask): Promise<PredictResult> {
   };
 }
 
-async function runProbe(): Promise<ProbeResult> {
+async function runProbe(task: ProbeTask): Promise<ProbeResult> {
   const l = await load();
+  refreshModel(l, task.modelStamp);
   return {
     kind: 'probe',
     threadId,
@@ -196,7 +197,7 @@ async function dispatch(task: WorkerTask): Promise<WorkerResult | unknown> {
     case 'predict':
       return transfer(await runPredict(task));
     case 'probe':
-      return runProbe();
+      return runProbe(task);
     case 'crash':
       if (!cfg.allowCrashTask) throw new Error('crash task is disabled');
       // Simulates a fatal fault in native code or a runaway bug: the thread dies.
