@@ -43,25 +43,8 @@ export interface PreparedCatalog {
 
 export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): Promise<PreparedCatalog> {
   const eps = catalog.endpoints;
-  let embeddings: Float32Array | undefined;
-  if (encoder) {
-    // Batches bound the padded tensor size for catalogs with thousands of endpoints.
-    embeddings = new Float32Array(eps.length * encoder.dim);
-    const BATCH = 64;
-    for (let i = 0; i < eps.length; i += BATCH) {
-      const texts = eps.slice(i, i + BATCH).map(embeddingText);
-      embeddings.set(await encoder.embed(texts), i * encoder.dim);
-    }
-  }
-  let responseEmbeddings: Float32Array | undefined;
-  if (encoder) {
-    responseEmbeddings = new Float32Array(eps.length * encoder.dim);
-    const BATCH = 64;
-    for (let i = 0; i < eps.length; i += BATCH) {
-      const texts = eps.slice(i, i + BATCH).map(responseText);
-      responseEmbeddings.set(await encoder.embed(texts), i * encoder.dim);
-    }
-  }
+  const embeddings = encoder ? await embedAll(encoder, eps.map(embeddingText)) : undefined;
+  const responseEmbeddings = encoder ? await embedAll(encoder, eps.map(responseText)) : undefined;
   const graph = buildResourceGraph(catalog);
   const { mean, centered } = embeddings ? centerRows(embeddings, eps.length, encoder!.dim) : { mean: undefined, centered: undefined };
   return {
@@ -89,6 +72,14 @@ export function responseText(e: Catalog['endpoints'][number]): string {
     if (leaf) leaves.add(leaf);
   }
   return [...leaves].join(' ');
+}
+
+/** Embeds texts in batches: a batch bounds the padded tensor for catalogs with thousands of endpoints. */
+async function embedAll(encoder: TextEncoder, texts: string[]): Promise<Float32Array> {
+  const out = new Float32Array(texts.length * encoder.dim);
+  const BATCH = 64;
+  for (let i = 0; i < texts.length; i += BATCH) out.set(await encoder.embed(texts.slice(i, i + BATCH)), i * encoder.dim);
+  return out;
 }
 
 function centerRows(rows: Float32Array, n: number, d: number): { mean: Float32Array; centered: Float32Array } {

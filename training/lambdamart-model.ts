@@ -7,40 +7,17 @@
  */
 import type { BinnedData } from './lambdamart-binning';
 import type { GrownTree } from './lambdamart-tree';
+import { RANKER_FORMAT, RANKER_FORMAT_VERSION, type RankerModelJson, type RankerTrainingJson, type TreeJson } from '../core-wasm/model';
 
-export const MODEL_FORMAT = 'opensesame-gbdt';
-export const MODEL_FORMAT_VERSION = 1;
+/** The trainer writes exactly the format core-wasm/model.ts validates (one definition of it). */
+export const MODEL_FORMAT = RANKER_FORMAT;
+export const MODEL_FORMAT_VERSION = RANKER_FORMAT_VERSION;
 
-/** One tree: internal-node arrays of equal length n, and n + 1 leaf values. */
-export interface ModelTreeJson {
-  split_feature: number[];
-  /** Go left when x <= threshold, compared as float32. */
-  threshold: number[];
-  /** Direction when x is NaN. */
-  default_left: boolean[];
-  /** >= 0: internal node index; < 0: leaf ~index. */
-  left_child: number[];
-  right_child: number[];
-  leaf_value: number[];
-}
+export type ModelTreeJson = TreeJson;
 
-export interface ModelJson {
-  format: typeof MODEL_FORMAT;
-  format_version: number;
-  model_version: string;
-  objective: string;
-  feature_names: string[];
-  num_features: number;
-  base_score: number;
-  trees: ModelTreeJson[];
-  training: {
-    params: Record<string, number>;
-    data_hash: string;
-    rows: number;
-    groups: number;
-    duration_ms: number;
-    [key: string]: unknown;
-  };
+/** A trained model: the file format with the fields the trainer always fills. */
+export interface ModelJson extends RankerModelJson {
+  training: RankerTrainingJson & { params: Record<string, number>; data_hash: string; rows: number; groups: number; duration_ms: number };
   metrics: Record<string, number>;
   created_at: string;
 }

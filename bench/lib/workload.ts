@@ -6,6 +6,7 @@
  * Prompts are made of plain words only: digit runs could trip the PII rules (phone, card
  * numbers) and turn a throughput test into a guardrail test.
  */
+import { mulberry32 } from '../../engine/prng';
 
 const VERBS = ['create', 'update', 'show', 'list', 'delete', 'find', 'rename', 'archive', 'invite', 'remove', 'check', 'pay', 'cancel', 'export', 'assign', 'review'];
 const OBJECTS = [
@@ -70,17 +71,8 @@ const SAAS_CALLS = [
   'GET /subscription', 'GET /webhooks/{a}', 'POST /webhooks/{a}/test', 'GET /api-keys', 'GET /users/me', 'GET /projects',
 ];
 
-/** Small deterministic PRNG (mulberry32) so body n is the same in every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (engine/prng.ts) so body n is the same in every run. */
+const rng = mulberry32;
 
 export interface HistoryEntry {
   api_call: string;
