@@ -35,7 +35,7 @@ export function registerRoutes(ctx: ServerContext): void {
       specs: ctx.specs.ids(),
       default_spec: ctx.config.defaultSpec,
       docs: '/docs',
-      endpoints: ['/predict', '/ws', '/specs', '/feedback', '/health', '/metrics', '/cost-analytics', '/docs', '/openapi.json'],
+      endpoints: ['/predict', '/ws', '/specs', '/feedback', '/train', '/generate-data', '/jobs', '/health', '/metrics', '/cost-analytics', '/docs', '/openapi.json'],
     },
   }));
 
