@@ -13,10 +13,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import { packageRoot } from '../engine/package-root';
 import { loadTrainingCatalogs } from './training-specs';
 import { generateWorkflows } from './workflow-generator';
+import { progressBar, readFlags } from './cli';
 
 export interface GenerateDataOptions {
   /** Workflows to write (one per line). */
@@ -55,34 +55,20 @@ export function parseGenerateArgs(argv: string[]): GenerateDataOptions {
     out: path.resolve('data', 'generated', 'workflows.jsonl'),
     quiet: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = (min: number): number => {
-      const v = Number(next());
-      if (!Number.isInteger(v) || v < min) throw new Error(`${a} needs an integer >= ${min}`);
-      return v;
-    };
-    switch (a) {
-      case '--count': o.count = int(1); break;
-      case '--seed': o.seed = int(0); break;
-      case '--directory-sample': o.directorySample = int(0); break;
-      case '--out': o.out = path.resolve(next()); break;
-      case '--quiet': o.quiet = true; break;
-      default: throw new Error(`unknown flag ${a}`);
+  readFlags(argv, (r) => {
+    switch (r.flag) {
+      case '--count': o.count = r.int(1); return true;
+      case '--seed': o.seed = r.int(0); return true;
+      case '--directory-sample': o.directorySample = r.int(0); return true;
+      case '--out': o.out = path.resolve(r.text()); return true;
+      case '--quiet': o.quiet = true; return true;
+      default: return false;
     }
-  }
+  });
   return o;
 }
 
-function bar(quiet: boolean, label: string): cliProgress.SingleBar | undefined {
-  if (quiet) return undefined;
-  return new cliProgress.SingleBar({ format: `${label.padEnd(18)} [{bar}] {percentage}% | {value}/{total}`, hideCursor: true }, cliProgress.Presets.shades_classic);
-}
+const bar = (quiet: boolean, label: string) => progressBar(quiet, label);
 
 /** Generate `o.count` workflows and write them as JSONL; resolves to what was written. */
 export async function generateData(o: GenerateDataOptions): Promise<GenerateDataResult> {

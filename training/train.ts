@@ -13,7 +13,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import { FEATURE_NAMES } from '../engine/features';
 import { loadEncoder, type TextEncoder } from '../engine/embedder';
 import { packageRoot } from '../engine/package-root';
@@ -27,6 +26,7 @@ import { trainLambdaMart, type LambdaMartParams } from './lambdamart';
 import { SynonymSource } from './synonyms';
 import { loadTrainingCatalogs } from './training-specs';
 import { generateWorkflows, type Workflow } from './workflow-generator';
+import { progressBar, readFlags } from './cli';
 
 export interface TrainCliOptions {
   count: number;
@@ -65,41 +65,27 @@ export function parseTrainArgs(argv: string[]): TrainCliOptions {
     params: {},
     quiet: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const num = (): number => {
-      const v = Number(next());
-      if (!Number.isFinite(v)) throw new Error(`${a} needs a number`);
-      return v;
-    };
-    switch (a) {
-      case '--count': o.count = num(); break;
-      case '--seed': o.seed = num(); break;
-      case '--directory-sample': o.directorySample = num(); break;
-      case '--out': o.out = path.resolve(next()); break;
-      case '--report': o.report = path.resolve(next()); break;
-      case '--from-feedback': o.fromFeedback = true; break;
-      case '--data-dir': o.dataDir = path.resolve(next()); break;
-      case '--n-estimators': o.params.n_estimators = num(); break;
-      case '--num-leaves': o.params.num_leaves = num(); break;
-      case '--learning-rate': o.params.learning_rate = num(); break;
-      case '--paraphrase-share': o.paraphraseShare = num(); break;
-      case '--quiet': o.quiet = true; break;
-      default: throw new Error(`unknown flag ${a}`);
+  readFlags(argv, (r) => {
+    switch (r.flag) {
+      case '--count': o.count = r.num(); return true;
+      case '--seed': o.seed = r.num(); return true;
+      case '--directory-sample': o.directorySample = r.num(); return true;
+      case '--out': o.out = path.resolve(r.text()); return true;
+      case '--report': o.report = path.resolve(r.text()); return true;
+      case '--from-feedback': o.fromFeedback = true; return true;
+      case '--data-dir': o.dataDir = path.resolve(r.text()); return true;
+      case '--n-estimators': o.params.n_estimators = r.num(); return true;
+      case '--num-leaves': o.params.num_leaves = r.num(); return true;
+      case '--learning-rate': o.params.learning_rate = r.num(); return true;
+      case '--paraphrase-share': o.paraphraseShare = r.num(); return true;
+      case '--quiet': o.quiet = true; return true;
+      default: return false;
     }
-  }
+  });
   return o;
 }
 
-function bar(quiet: boolean, label: string): cliProgress.SingleBar | undefined {
-  if (quiet) return undefined;
-  return new cliProgress.SingleBar({ format: `${label.padEnd(18)} [{bar}] {percentage}% | {value}/{total} {extra}`, hideCursor: true }, cliProgress.Presets.shades_classic);
-}
+const bar = (quiet: boolean, label: string) => progressBar(quiet, label, true);
 
 /** Logged /feedback sequences as workflows: each step's prompt is the endpoint's own summary. */
 async function feedbackWorkflows(dataDir: string): Promise<{ workflows: Workflow[]; catalogs: Catalog[] }> {
