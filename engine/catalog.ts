@@ -201,10 +201,18 @@ function mergeParams(shared: unknown[], own: unknown[]): RawParam[] {
       required: p.required === true || p.in === 'path',
       type: typeof schema.type === 'string' ? schema.type : undefined,
       description: typeof p.description === 'string' ? p.description : undefined,
+      ...enumValues(schema.enum),
       schema: p.schema,
     });
   }
   return [...byKey.values()].map(({ schema: _schema, ...rest }) => rest as RawParam);
+}
+
+/** `{ enum }` with an enum's values as strings (a closed vocabulary the client picks from), or `{}`. */
+function enumValues(raw: unknown): { enum?: string[] } {
+  if (!Array.isArray(raw)) return {};
+  const vals = raw.filter((v) => typeof v === 'string' || typeof v === 'number').map(String);
+  return vals.length ? { enum: vals.slice(0, 32) } : {};
 }
 
 function requestFields(op: Record<string, unknown>, params: RawParam[], format: string): string[] {

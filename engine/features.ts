@@ -58,6 +58,13 @@ export const FEATURE_NAMES = [
   'plan_support_lexical',
   'response_similarity',
   'ready_response_rank',
+  'prompt_person_names',
+  'candidate_personish',
+  'who_question',
+  'returns_people',
+  'people_lists',
+  'field_hit',
+  'person_lookup',
 ] as const;
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
@@ -109,6 +116,10 @@ export interface RequestSignals {
   entityContext: ReadonlySet<string>;
   /** Id-like values in the prompt ("order 8841", a UUID). */
   idValues: number;
+  /** People named in the prompt ("Sofia Coppola"): see person-names.ts. */
+  personNames: number;
+  /** The prompt asks who (who / whom / whose): the answer is people. */
+  who: boolean;
 }
 
 /**
@@ -157,7 +168,7 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 18] = Math.min(sig.similarityRank[c]!, 63);
     out[o + 19] = Math.min(sig.lexicalRank[c]!, 63);
     out[o + 20] = sig.maxSimilarity - sig.similarity[c]!;
-    out[o + 21] = coverage(f.resourceTokens, sig.promptTerms);
+    out[o + 21] = coverage(pc.resourceTerms[c]!, sig.promptTerms);
     out[o + 22] = f.depth;
     out[o + 23] = logSize;
     out[o + 24] = down.unknown;
@@ -167,7 +178,7 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 27] = sig.historySimilarity;
     out[o + 28] = Number.isNaN(sig.historySimilarity) ? NaN : sig.similarity[c]! - sig.historySimilarity;
     out[o + 29] = f.qualifier ? coverage(pc.qualifierTerms[c]!, sig.promptTerms) : NaN;
-    out[o + 30] = sig.entityContext.size ? coverage(f.resourceTokens, sig.entityContext) : NaN;
+    out[o + 30] = sig.entityContext.size ? coverage(pc.resourceTerms[c]!, sig.entityContext) : NaN;
     out[o + 31] = simRank[r]!;
     out[o + 32] = lexRank[r]!;
     out[o + 33] = sig.idValues;
@@ -180,6 +191,14 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 40] = planLexical.get(c) ?? 0;
     out[o + 41] = sig.response[c]!;
     out[o + 42] = respRank[r]!;
+    out[o + 43] = sig.personNames;
+    out[o + 44] = f.personish ? 1 : 0;
+    out[o + 45] = sig.who ? 1 : 0;
+    out[o + 46] = f.returnsPeople ? 1 : 0;
+    out[o + 47] = f.peopleLists;
+    out[o + 48] = fieldHits(pc.fieldTerms[c]!, sig.promptTerms);
+    // The prompt names a person, no person is known yet, and this call looks people up.
+    out[o + 49] = sig.personNames > 0 && f.personish && (f.kind === 'search' || f.kind === 'list') && !sig.knownResources.has(f.resource) ? 1 : 0;
   }
 }
 
@@ -276,6 +295,13 @@ function transitionProb(t: TransitionLookup | undefined, prev: string | undefine
 function unsatisfied(paramResources: readonly string[], known: ReadonlySet<string>): number {
   let n = 0;
   for (const r of paramResources) if (!known.has(r)) n++;
+  return n;
+}
+
+/** Prompt words that name one of the endpoint's response attributes (at most 3). */
+function fieldHits(fields: ReadonlySet<string>, prompt: ReadonlySet<string>): number {
+  let n = 0;
+  for (const t of prompt) if (fields.has(t) && ++n === 3) break;
   return n;
 }
 

@@ -13,6 +13,7 @@ import { stem, terms, tokenize } from './tokenizer';
 import type { ResolvedCall } from './types';
 import { promptActionClass } from './verbs';
 import { countEntities, countIdValues, entityNeighbours, goalText } from './entities';
+import { countPersonNames } from './person-names';
 
 export { goalText };
 
@@ -172,6 +173,8 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     promptTerms: new Set(terms(input.prompt)),
     entities: countEntities(input.prompt),
     idValues: countIdValues(input.prompt),
+    personNames: countPersonNames(input.prompt),
+    who: /\bwho(m|se)?\b/i.test(input.prompt),
     entityContext: new Set(entityNeighbours(input.prompt).map(stem)),
     lastReturnsIds: history.length > 0 && pc.returnsIds[history[history.length - 1]!]!,
     historySimilarity,

@@ -6,7 +6,8 @@ import type { TextEncoder } from './embedder';
 import { buildLexicalIndex, endpointText, type LexicalIndex } from './lexical';
 import { PathRouter } from './path-router';
 import { buildResourceGraph, type ResourceGraph } from './resource-graph';
-import { terms } from './tokenizer';
+import { stem, terms } from './tokenizer';
+import { isRecordLevel } from './people';
 import type { Catalog } from './types';
 
 export interface PreparedCatalog {
@@ -16,10 +17,18 @@ export interface PreparedCatalog {
   lexical: LexicalIndex;
   /** Stemmed terms of each endpoint's static path segments. */
   pathTerms: string[][];
+  /** Stemmed words of each endpoint's resource noun ("order_item" -> ["order", "item"]), to meet prompt terms. */
+  resourceTerms: string[][];
   /** Stemmed terms of each list endpoint's qualifier ("top rated" -> ["top", "rat"]). */
   qualifierTerms: string[][];
   /** Whether each endpoint's success response carries an "id" field anywhere. */
   returnsIds: boolean[];
+  /**
+   * Stemmed words of each endpoint's record-level response field names ("release_date",
+   * "number_of_episodes"), without ids, names and the endpoint's own resource words: the
+   * attributes a question can ask for ("when was it released?", "how many episodes?").
+   */
+  fieldTerms: ReadonlySet<string>[];
   /** Endpoint embeddings, row-major endpoints x dim, L2-normalised; undefined without an encoder. */
   embeddings: Float32Array | undefined;
   dim: number;
@@ -53,8 +62,10 @@ export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): P
     graph,
     lexical: buildLexicalIndex(eps),
     pathTerms: eps.map((e) => terms(e.path.split('/').filter((s) => s && !s.includes('{')).join(' '))),
+    resourceTerms: graph.facts.map((f) => f.resourceTokens.map(stem)),
     qualifierTerms: eps.map((e) => terms(graph.facts[e.index]!.qualifier ?? '')),
     returnsIds: eps.map((e) => e.responseFields.some((f) => /(^|[.\]])id$/i.test(f) || /(^|\.)[a-z]+_?id$/i.test(f))),
+    fieldTerms: eps.map((e) => recordFieldTerms(e.responseFields, graph.facts[e.index]!.resourceTokens)),
     embeddings,
     dim: encoder ? encoder.dim : 0,
     encoderName: encoder ? encoder.name : 'none',
@@ -72,6 +83,19 @@ export function responseText(e: Catalog['endpoints'][number]): string {
     if (leaf) leaves.add(leaf);
   }
   return [...leaves].join(' ');
+}
+
+const GENERIC_FIELD_TERMS = new Set(terms('id ids uuid name title type kind object url uri href link links self page data result results count total item items value values path number'));
+
+function recordFieldTerms(fields: readonly string[], resourceTokens: readonly string[]): ReadonlySet<string> {
+  const own = new Set(terms(resourceTokens.join(' ')));
+  const out = new Set<string>();
+  for (const f of fields) {
+    const cut = f.lastIndexOf('.');
+    if (!isRecordLevel(cut < 0 ? '' : f.slice(0, cut))) continue;
+    for (const t of terms(f.slice(cut + 1).replace(/\[\]$/, ''))) if (!GENERIC_FIELD_TERMS.has(t) && !own.has(t)) out.add(t);
+  }
+  return out;
 }
 
 /** Embeds texts in batches: a batch bounds the padded tensor for catalogs with thousands of endpoints. */

@@ -13,6 +13,7 @@
  */
 import type { Catalog, Endpoint } from './types';
 import { tokenize } from './tokenizer';
+import { describesPeople, peopleLists } from './people';
 
 export type EndpointKind = 'list' | 'search' | 'read' | 'create' | 'update' | 'delete' | 'action' | 'auth' | 'other';
 
@@ -24,8 +25,19 @@ export interface EndpointFacts {
   resourceTokens: string[];
   /** Resources named by earlier static path segments, outermost first. */
   parents: string[];
-  /** Path parameter names in path order. */
+  /**
+   * Path parameters that identify a record, in path order. Parameters with a closed set
+   * of values (an enum: "/trending/{media_type}/{window}") are in `choiceParams` instead:
+   * the client picks those, no earlier call has to produce them.
+   */
   pathParams: string[];
+  /** Enum-valued path parameters and their allowed values. */
+  choiceParams: { name: string; values: string[] }[];
+  /** Records of this resource describe people (judged from response fields or the noun). */
+  personish: boolean;
+  /** This endpoint's own response: its records are people / how many nested lists of people it has. */
+  returnsPeople: boolean;
+  peopleLists: number;
   /** The resource each path parameter identifies, parallel to `pathParams`. */
   paramResources: string[];
   /** Resources whose ids the success response carries (so later calls can use them). */
@@ -252,9 +264,13 @@ function opVerbOf(e: Endpoint): string | undefined {
 }
 
 /** Response is a collection: a root array, or a container array without an object id beside it. */
+const PAGING_FIELDS = new Set(['total_pages', 'total_results', 'total_count', 'next_page', 'has_more', 'next_cursor', 'page_count']);
+
 function isListResponse(fields: string[], resource: string): boolean {
   if (fields.some((f) => f.startsWith('[]'))) return true;
   if (fields.includes('id')) return false;
+  // Paging fields at the root say "one page of a list" even when the items went unnamed.
+  if (fields.some((f) => PAGING_FIELDS.has(f))) return true;
   return fields.some((f) => {
     const m = /^([^.[\]]+)\[\]/.exec(f);
     return m !== null && (CONTAINERS.has(m[1]!.toLowerCase()) || resourceName(m[1]!) === resource);
@@ -282,11 +298,17 @@ function factsOf(e: Endpoint, info: PathInfo, nouns: Set<string>, keyLeaves: Map
 
   const pathParams: string[] = [];
   const paramResources: string[] = [];
+  const choiceParams: { name: string; values: string[] }[] = [];
   let prevNoun: string | undefined;
   for (const s of segs) {
     if (s.role === 'noun') prevNoun = resourceFromTokens(s.tokens);
     else if (s.role === 'param') {
       for (const p of s.params) {
+        const values = e.parameters.find((x) => x.in === 'path' && x.name === p)?.enum;
+        if (values) {
+          choiceParams.push({ name: p, values });
+          continue;
+        }
         pathParams.push(p);
         paramResources.push(paramResourceOf(p, prevNoun, nouns));
       }
@@ -310,6 +332,8 @@ function factsOf(e: Endpoint, info: PathInfo, nouns: Set<string>, keyLeaves: Map
     actionVerb = customVerb;
   } else if (method === 'GET') {
     if (hasSearchSeg || opKind === 'search' || requiredQuery || customVerb === 'search') kind = 'search';
+    else if (lastSeg && lastSeg.role === 'param' && lastSeg.params.every((p) => choiceParams.some((c) => c.name === p)))
+      kind = e.responseFields.length > 0 && !isListResponse(e.responseFields, resource) ? 'read' : 'list';
     else if (lastSeg && (lastSeg.role === 'param' || lastSeg.role === 'self'))
       kind = lastSeg.role === 'param' && !lastSeg.params.some(isIdLikeParam) && isListResponse(e.responseFields, resource) ? 'list' : 'read';
     else if (e.responseFields.length > 0) kind = isListResponse(e.responseFields, resource) ? 'list' : 'read';
@@ -335,12 +359,15 @@ function factsOf(e: Endpoint, info: PathInfo, nouns: Set<string>, keyLeaves: Map
   const qualifier = kind === 'list' && lastSeg?.role === 'qualifier' ? lastSeg.tokens.join(' ') : undefined;
   const producesIds = producedIds(e.responseFields, resource, kind, keyLeaves, keyWords);
   const depth = meaningful.length;
-  return { kind, resource, resourceTokens: resource.split('_'), parents, pathParams, paramResources, producesIds, depth, actionVerb, qualifier };
+  return { kind, resource, resourceTokens: resource.split('_'), parents, pathParams, paramResources, choiceParams, personish: false, returnsPeople: describesPeople(e.responseFields), peopleLists: peopleLists(e.responseFields), producesIds, depth, actionVerb, qualifier };
 }
 
 const DEFAULT_VERB: Partial<Record<EndpointKind, string>> = {
   list: 'list', search: 'search', read: 'get', create: 'create', update: 'update', delete: 'delete',
 };
+
+// Nouns of people-like resources, for specs whose responses carry no schema.
+const PERSON_NOUNS = new Set(['person', 'people', 'user', 'member', 'employee', 'customer', 'contact', 'author', 'staff']);
 
 /** Resources whose ids appear in the response field names. */
 function producedIds(fields: string[], resource: string, kind: EndpointKind, keyLeaves: Map<string, Set<string>>, keyWords: Set<string>): string[] {
@@ -366,6 +393,58 @@ function producedIds(fields: string[], resource: string, kind: EndpointKind, key
   }
   if (fields.length === 0 && (kind === 'list' || kind === 'search' || kind === 'create')) out.add(resource);
   return [...out];
+}
+
+/**
+ * Ids of nested records named after their role rather than their resource ("cast[].id",
+ * "parts[].id", "known_for[].id") get a type from their shape: a nested object whose
+ * fields are mostly the fields of some resource's own record (title, release_date,
+ * overview ... of GET /things/{id}) is one of those records, so its id opens that
+ * resource's endpoints. Adds those resources to `producesIds`.
+ */
+function typeNestedIdsByShape(eps: readonly Endpoint[], facts: EndpointFacts[]): void {
+  // Record shape of each resource that has an item read: its root-level field names.
+  const shapes = new Map<string, Set<string>>();
+  facts.forEach((f, i) => {
+    const e = eps[i]!;
+    if (f.kind !== 'read' || e.method !== 'GET' || f.pathParams.length === 0 || !f.paramResources.includes(f.resource)) return;
+    const leaves = new Set(e.responseFields.filter((x) => !x.includes('.')).map((x) => leafKey(x)).filter((x) => x !== 'id'));
+    if (leaves.size < SHAPE_MIN_SHARED) return;
+    const prev = shapes.get(f.resource);
+    if (!prev || leaves.size > prev.size) shapes.set(f.resource, leaves);
+  });
+  if (shapes.size === 0) return;
+  facts.forEach((f, i) => {
+    const groups = new Map<string, Set<string>>();
+    for (const field of eps[i]!.responseFields) {
+      const cut = field.lastIndexOf('.');
+      if (cut < 0) continue;
+      const parent = field.slice(0, cut);
+      if (!groups.has(parent)) groups.set(parent, new Set());
+      groups.get(parent)!.add(leafKey(field.slice(cut + 1)));
+    }
+    for (const leaves of groups.values()) {
+      if (!leaves.delete('id') || leaves.size < SHAPE_MIN_SHARED) continue;
+      let best: string | undefined;
+      let bestScore = 0;
+      let second = 0;
+      for (const [r, shape] of shapes) {
+        let shared = 0;
+        for (const l of leaves) if (shape.has(l)) shared++;
+        const score = shared >= SHAPE_MIN_SHARED ? shared / leaves.size : 0;
+        if (score > bestScore) [second, bestScore, best] = [bestScore, score, r];
+        else if (score > second) second = score;
+      }
+      if (best !== undefined && bestScore >= SHAPE_MIN_SCORE && bestScore - second >= SHAPE_MARGIN && !f.producesIds.includes(best)) f.producesIds.push(best);
+    }
+  });
+}
+const SHAPE_MIN_SHARED = 3;
+const SHAPE_MIN_SCORE = 0.5;
+const SHAPE_MARGIN = 0.1;
+
+function leafKey(name: string): string {
+  return tokenize(name.replace(/\[\]$/, '')).join('_');
 }
 
 // ---- the graph -------------------------------------------------------------------------
@@ -409,6 +488,10 @@ export function buildResourceGraph(c: Catalog): ResourceGraph {
   const keyWords = new Set<string>();
   for (const set of keyLeaves.values()) for (const k of set) if (!k.includes('_')) keyWords.add(k);
   const facts = eps.map((e, i) => factsOf(e, infos[i]!, nouns, keyLeaves, keyWords));
+  const people = new Set<string>();
+  for (const f of facts) if (PERSON_NOUNS.has(f.resource) || f.returnsPeople) people.add(f.resource);
+  for (const f of facts) f.personish = people.has(f.resource);
+  typeNestedIdsByShape(eps, facts);
 
   const producers = new Map<string, number[]>();
   const consumers = new Map<string, number[]>();

@@ -39,11 +39,24 @@ export const STOPWORDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * A light, deterministic stemmer: folds plurals and the commonest verb endings so that
- * "users"/"user", "orders"/"ordered"/"ordering" meet. Not Porter: it never produces
- * non-words for short tokens, and it leaves tokens of 3 letters or fewer alone.
+ * A light, deterministic stemmer for matching: folds plurals and the commonest verb
+ * endings so that "users"/"user", "orders"/"ordered"/"ordering" meet, ends a final
+ * consonant + "y" or "ie" in "i" ("movie"/"movies", "category"/"categories") and drops a
+ * final silent "e" ("release"/"released"). Tokens of 3 letters or fewer are left alone.
  */
 export function stem(word: string): string {
+  const b = baseForm(word);
+  if (b.length <= 3) return b;
+  // "movie"/"movies" -> "movi", "release"/"released"/"releasing" -> "releas".
+  const i = b.replace(/([^aeiou])(?:y|ie)$/, '$1i');
+  return i.length > 4 && i.endsWith('e') && !i.endsWith('ee') ? i.slice(0, -1) : i;
+}
+
+/**
+ * Plural and verb endings folded to a real word where possible ("categories" ->
+ * "category", "ordered" -> "order"): what a vocabulary lookup falls back to.
+ */
+export function baseForm(word: string): string {
   const w = word;
   if (w.length <= 3 || /\d/.test(w)) return w;
   if (w.endsWith('ies') && w.length > 4) return w.slice(0, -3) + 'y';

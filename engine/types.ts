@@ -13,6 +13,8 @@ export interface ParamInfo {
   /** JSON-schema type when known ("string", "integer", ...). */
   type?: string;
   description?: string;
+  /** The closed set of values the schema allows (enum), when it has one; at most 32 kept. */
+  enum?: string[];
 }
 
 /** One operation of an API: the unit the predictor ranks. */

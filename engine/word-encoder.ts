@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import * as ort from 'onnxruntime-web';
-import { tokenize, stem } from './tokenizer';
+import { tokenize, baseForm } from './tokenizer';
 import type { TextEncoder } from './embedder';
 
 let ortReady = false;
@@ -150,7 +150,7 @@ export class WordVectorEncoder implements TextEncoder {
   }
 
   private lookup(word: string): number | undefined {
-    return this.ids.get(word) ?? this.ids.get(stem(word));
+    return this.ids.get(word) ?? this.ids.get(baseForm(word));
   }
 
   /**

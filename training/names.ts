@@ -5,6 +5,8 @@
  * domain, so a ranker trained on these prompts cannot learn a shortcut for one API.
  */
 
+import { givenNames } from '../engine/person-names';
+
 /** Small, fast, seedable PRNG (mulberry32). Math.random is never used in training. */
 export class Rng {
   private s: number;
@@ -93,24 +95,47 @@ export interface Entity {
   value: string;
 }
 
+/**
+ * Half the given names come from the lexicon the server detects people with, half from a
+ * short list of names from many languages that it mostly does not know: real prompts name
+ * people the lexicon has never heard of, and the ranker must not rely on detection alone.
+ */
 export function personName(rng: Rng): string {
-  return `${rng.pick(GIVEN)} ${rng.pick(FAMILY)}`;
+  const given = rng.chance(0.5) ? rng.pick(lexiconNames()) : rng.pick(GIVEN);
+  return `${given} ${rng.pick(FAMILY)}`;
+}
+
+let lexiconList: string[] | undefined;
+function lexiconNames(): string[] {
+  return (lexiconList ??= [...givenNames()].sort());
 }
 
 export function titleName(rng: Rng): string {
+  const { adj, noun } = nameHeads();
   const r = rng.next();
-  if (r < 0.4) return `The ${rng.pick(ADJ)} ${rng.pick(NOUN)}`;
-  if (r < 0.7) return `${rng.pick(ADJ)} ${rng.pick(NOUN)}`;
-  if (r < 0.85) return `${rng.pick(NOUN)} of the ${rng.pick(ADJ)} ${rng.pick(NOUN)}`;
-  return `${rng.pick(NOUN)} ${rng.int(2, 4)}`;
+  if (r < 0.4) return `The ${rng.pick(adj)} ${rng.pick(noun)}`;
+  if (r < 0.7) return `${rng.pick(adj)} ${rng.pick(noun)}`;
+  if (r < 0.85) return `${rng.pick(noun)} of the ${rng.pick(adj)} ${rng.pick(noun)}`;
+  return `${rng.pick(noun)} ${rng.int(2, 4)}`;
+}
+
+// Organisation and product names must not read as people's names ("Astra Pro" would:
+// Astra is a given name), or prompts about products would teach that people are named.
+let heads: { org: string[]; product: string[]; adj: string[]; noun: string[] } | undefined;
+function nameHeads(): { org: string[]; product: string[]; adj: string[]; noun: string[] } {
+  const given = givenNames();
+  const keep = (list: string[]): string[] => list.filter((h) => !given.has(h));
+  return (heads ??= { org: keep(ORG_HEAD), product: keep(PRODUCT_HEAD), adj: keep(ADJ), noun: keep(NOUN) });
 }
 
 export function orgName(rng: Rng): string {
-  return rng.chance(0.7) ? `${rng.pick(ORG_HEAD)} ${rng.pick(ORG_TAIL)}` : `${rng.pick(ORG_HEAD)}${rng.pick(NOUN).toLowerCase()}`;
+  const { org } = nameHeads();
+  return rng.chance(0.7) ? `${rng.pick(org)} ${rng.pick(ORG_TAIL)}` : `${rng.pick(org)}${rng.pick(NOUN).toLowerCase()}`;
 }
 
 export function productName(rng: Rng): string {
-  return rng.chance(0.6) ? `${rng.pick(PRODUCT_HEAD)} ${rng.pick(PRODUCT_TAIL)}` : `${rng.pick(PRODUCT_HEAD)} ${rng.int(2, 12)}${rng.chance(0.3) ? ' ' + rng.pick(PRODUCT_TAIL) : ''}`;
+  const { product } = nameHeads();
+  return rng.chance(0.6) ? `${rng.pick(product)} ${rng.pick(PRODUCT_TAIL)}` : `${rng.pick(product)} ${rng.int(2, 12)}${rng.chance(0.3) ? ' ' + rng.pick(PRODUCT_TAIL) : ''}`;
 }
 
 /** An entity of the requested kind (or a random one). */

@@ -11,6 +11,7 @@
 import type { Endpoint } from '../engine/types';
 import type { EndpointFacts } from '../engine/resource-graph';
 import { tokenize } from '../engine/tokenizer';
+import { personGroups, RECORD_CONTAINERS } from '../engine/people';
 import type { Entity, Rng } from './names';
 
 export interface PromptStep {
@@ -41,7 +42,6 @@ const NO_PLURAL = new Set(['data', 'media', 'metadata', 'info', 'information', '
 const VERB_BASE: Record<string, string> = { gets: 'get', returns: 'get', return: 'get', retrieves: 'retrieve', lists: 'list', fetches: 'fetch', creates: 'create', updates: 'update', deletes: 'delete', removes: 'remove', adds: 'add', searches: 'search', finds: 'find', shows: 'show', provides: 'get', queries: 'query' };
 const PREPOSITIONS = new Set(['for', 'of', 'in', 'on', 'from', 'by', 'to', 'within', 'belonging', 'associated', 'with', 'that', 'which', 'under', 'at', 'about', 'across', 'using', 'who', 'whose', 'where', 'when', 'into', 'between', 'per', 'as', 'and', 'or']);
 const DETERMINERS = new Set(['a', 'an', 'the', 'this', 'that', 'one', 'some', 'all', 'each', 'every', 'any', 'given', 'specific', 'particular', 'single', 'existing', 'certain', 'your', 'my', 'our', 'list']);
-const PERSON_FIELDS = new Set(['email', 'phone', 'gender', 'birthday', 'birth_date', 'date_of_birth', 'username', 'first_name', 'last_name', 'given_name', 'family_name', 'full_name', 'job', 'job_title', 'department', 'nationality']);
 const NO_MOST = new Set(['latest', 'top', 'best', 'newest', 'oldest', 'hottest', 'highest', 'lowest', 'next', 'previous', 'last', 'first', 'upcoming', 'now', 'today', 'current', 'new', 'random', 'most', 'starred', 'similar', 'related', 'default', 'daily', 'weekly', 'monthly', 'expired', 'open', 'closed', 'pending', 'archived', 'active', 'public']);
 
 /** Imperative lead verbs; each must read well after "can you". */
@@ -124,7 +124,11 @@ function toClause(raw: string, e: Endpoint): string {
   if (!text) text = `${e.method.toLowerCase()} ${tokenize(e.path).join(' ')}`;
   text = text.replace(/\([^)]*\)/g, ' ').replace(/[`*_]+/g, ' ').replace(/^(this|the)\s+(endpoint|method|operation|api|call|route)\s+(will\s+)?/i, '').replace(PREAMBLE, '');
   text = text.split(/(?<=[a-z0-9])[.;:!?](\s|$)|\s[-–—]\s/)[0] ?? text;
-  const words = text.replace(/\s+/g, ' ').trim().split(' ').slice(0, 14);
+  let words = text.replace(/\s+/g, ' ').trim().split(' ').slice(0, 14);
+  // Title Case summaries ("Get Show Episodes") read as names to the entity detector; a
+  // user would write them in lower case. Acronyms ("API", "DNS") stay as they are.
+  const titled = words.filter((w) => /^[A-Z][a-z]/.test(w)).length;
+  if (titled >= 2 && titled * 2 >= words.length) words = words.map((w) => (/^[A-Z][a-z]+$/.test(w) ? w.toLowerCase() : w));
   // "Get the images for a series by id": the id is implied by the call.
   while (words.length > 3 && /^(id|ids|identifier|uuid)[.,;:]*$/i.test(words[words.length - 1]!) && /^(by|its|their|the)$/i.test(words[words.length - 2]!)) {
     words.pop();
@@ -187,27 +191,15 @@ function scalarFields(fields: string[]): string[] {
   return fields.filter((f) => !parents.has(f));
 }
 
-const GROUP_CONTAINERS = new Set(['data', 'results', 'items', 'records', 'entries', 'list', 'values', 'content', 'hits', 'rows', 'objects', 'nodes']);
-
 /**
- * Where the response describes people (a "name" beside an email, gender, job ...): ""
- * for the root object, the array's words for a nested list ("authors"), undefined when none.
+ * Where the response describes people (see engine/people.ts): "" for the record itself,
+ * the array's words for a nested list ("authors"), undefined when none.
  */
 function personGroup(fields: string[]): string | undefined {
-  const groups = new Map<string, Set<string>>();
-  for (const f of fields) {
-    const cut = f.lastIndexOf('.');
-    const parent = cut < 0 ? '' : f.slice(0, cut);
-    const leaf = tokenize(f.slice(cut + 1)).join('_');
-    if (!groups.has(parent)) groups.set(parent, new Set());
-    groups.get(parent)!.add(leaf);
-  }
-  for (const [parent, leaves] of groups) {
-    if (!leaves.has('name') || ![...leaves].some((l) => PERSON_FIELDS.has(l))) continue;
-    const last = parent.split('.').pop()!.replace(/\[\]$/, '');
-    return last && !GROUP_CONTAINERS.has(last.toLowerCase()) ? humanize(last) : '';
-  }
-  return undefined;
+  const parent = personGroups(fields)[0];
+  if (parent === undefined) return undefined;
+  const last = parent.split('.').pop()!.replace(/\[\]$/, '');
+  return last && !RECORD_CONTAINERS.has(last.toLowerCase()) ? humanize(last) : '';
 }
 
 function leafNames(fields: string[], rootOnly: boolean): string[] {
@@ -273,6 +265,11 @@ const DETAIL: Template[] = [
   (s) => s.E && s.attr && `${s.E} ${s.attr}`,
   (s) => s.E && s.attr && `how about the ${s.attr} of the ${s.R} ${s.E}?`,
   (s) => s.E && `I need info on the ${s.R} called ${s.E}`,
+  // Most questions about a record ask for one of its attributes.
+  (s) => s.E && s.attr && `what's the ${s.attr} of the ${s.R} ${s.E}`,
+  (s) => s.E && s.attr && `${s.E}: ${s.attr}?`,
+  (s) => s.E && s.attr && `tell me the ${s.attr} of ${s.E}`,
+  (s) => s.E && s.attr && `I'd like to know ${s.E}'s ${s.attr}`,
 ];
 
 /** The user changes the entity itself (find R, then update/delete/act on it). */
@@ -379,6 +376,14 @@ const WALK: Template[] = [
   (s) => `${s.firstClause} and then ${s.clause}`,
   (s) => s.clauseE,
   ...LOOKUP.slice(2, 12),
+];
+
+const WHO: Template[] = [
+  (s) => s.E && `who ${s.whoQ} of ${s.E}?`,
+  (s) => s.E && `who ${s.whoQ} for the ${s.R} ${s.E}?`,
+  (s) => s.E && `tell me who ${s.whoQ} of ${s.E}`,
+  (s) => s.adj && `who ${s.whoQ} of the ${s.adj} ${s.R}?`,
+  (s) => s.adj && `who ${s.whoQ} of today's ${s.adj} ${s.R}?`,
 ];
 
 const READS = new Set(['list', 'search', 'read']);
@@ -544,7 +549,9 @@ export function renderGoalPrompt(ctx: GoalContext, rng: Rng): string {
     clauseAdj: adj ? withRanked(clause, rWords, `the ${adj} ${R}`) : undefined,
     clauseFirst: withRanked(clause, rWords, `the first ${R} in the list`),
   };
-  const templates = family(ctx, last);
+  // A response that lists people answers "who ..." questions; users ask them often.
+  const asksWho = lastText.whoNoun !== undefined && !slots.sameAsR && READS.has(last.facts.kind) && steps.length >= 2 && (E !== undefined || adj !== undefined) && rng.chance(0.5);
+  const templates = asksWho ? WHO : family(ctx, last);
   let text: string | undefined;
   for (let tries = 0; tries < 12 && !text; tries++) text = rng.pick(templates)(slots) || undefined;
   return noisy(text ?? slots.clauseE, rng);

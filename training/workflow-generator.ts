@@ -206,20 +206,36 @@ function preferGet(plan: Plan, list: number[], rng: Rng, p = 0.8): number {
  */
 function pickStart(plan: Plan, list: number[], rng: Rng, pFree = 0.85): number {
   const free = list.filter((i) => plan.facts[i]!.pathParams.length === 0);
-  const pool = free.length && rng.chance(pFree) ? free : list;
+  let pool = free.length && rng.chance(pFree) ? free : list;
+  // People are what users ask about most (a customer, an author, a colleague): where the
+  // API has people-like resources, a share of workflows starts from them.
+  const people = pool.filter((i) => plan.facts[i]!.personish);
+  if (people.length && people.length < pool.length && rng.chance(PEOPLE_START_SHARE)) pool = people;
   return preferGet(plan, pool, rng);
 }
+const PEOPLE_START_SHARE = 0.4;
 
 /**
  * When the user names a thing and the API can search for that resource, the lookup is
  * the search, not a plain listing of everything.
  */
-function searchFor(plan: Plan, start: number): number | undefined {
+function searchFor(plan: Plan, start: number, qualifiedToo = false): number | undefined {
   const f = plan.facts[start]!;
-  if (f.kind !== 'list' || f.qualifier) return undefined;
+  if (f.kind !== 'list' || (f.qualifier && !qualifiedToo)) return undefined;
   const found = plan.starts['search-detail'].filter((i) => plan.facts[i]!.kind === 'search' && plan.facts[i]!.resource === f.resource && i !== start);
   return found[0];
 }
+
+/** A workflow that names the thing it starts from begins with the search for it, when the API has one (mostly). */
+function namedStart(plan: Plan, shape: Shape, rng: Rng): Shape {
+  if (shape.entityStep !== 0) return shape;
+  // "the most popular X" is no way to find the X called "...": a named thing is searched for.
+  const search = searchFor(plan, shape.seq[0]!, true);
+  if (search !== undefined && !shape.seq.includes(search) && rng.chance(0.85)) shape.seq[0] = search;
+  return shape;
+}
+
+const SUB_AFTER_LOOKUP = 0.5;
 
 const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefined> = {
   'collection-drilldown'(plan, rng) {
@@ -239,7 +255,7 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
     // reading the item itself.
     if (seq.length >= 3 && seq[2] !== undefined && plan.facts[seq[2]!]!.kind !== 'update' && plan.facts[seq[2]!]!.kind !== 'delete' && rng.chance(0.65)) {
       seq.splice(1, 1);
-      return { seq, entityStep: rng.chance(0.75) ? 0 : undefined };
+      return namedStart(plan, { seq, entityStep: rng.chance(0.75) ? 0 : undefined }, rng);
     }
     return { seq, entityStep: rng.chance(0.75) ? 1 : undefined };
   },
@@ -256,7 +272,10 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
     if (details.length === 0) return undefined;
     const seq = [start, preferGet(plan, details, rng, 1)];
     const deeper = subs(plan, seq[1]!).filter((j) => plan.graph.satisfiable(j, knownAfter(plan, seq)) === 1);
-    if (deeper.length && rng.chance(0.25)) seq.push(rng.pick(deeper));
+    // What users ask about a thing they found is as often one of its sub-resources (its
+    // reviews, its members) as the record itself; they go there straight from the id.
+    if (deeper.length && rng.chance(SUB_AFTER_LOOKUP)) seq[1] = rng.pick(deeper);
+    else if (deeper.length && rng.chance(0.25)) seq.push(rng.pick(deeper));
     return { seq, entityStep: named ? 0 : undefined };
   },
   'create-read-update'(plan, rng) {
@@ -281,7 +300,7 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
       const cross = next.filter((c) => !plan.norm[c]!.startsWith(plan.norm[seq[seq.length - 1]!]!));
       seq.push(preferGet(plan, cross.length && rng.chance(0.7) ? cross : next, rng));
     }
-    return seq.length >= 2 ? { seq, entityStep: rng.chance(0.7) ? 0 : undefined } : undefined;
+    return seq.length >= 2 ? namedStart(plan, { seq, entityStep: rng.chance(0.7) ? 0 : undefined }, rng) : undefined;
   },
   short(plan, rng) {
     const reads = plan.starts.short.filter((i) => ['list', 'search', 'read'].includes(plan.facts[i]!.kind));
@@ -291,7 +310,7 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
     if (next.length && rng.chance(0.35)) seq.push(rng.pick(next));
     const k = plan.facts[first]!.kind;
     const named = k === 'search' || (k !== 'list' && (plan.facts[first]!.pathParams.length > 0 || rng.chance(0.3))) || (seq.length > 1 && rng.chance(0.5));
-    return { seq, entityStep: named ? 0 : undefined };
+    return namedStart(plan, { seq, entityStep: named ? 0 : undefined }, rng);
   },
   'random-walk'(plan, rng) {
     const seq = [pickStart(plan, plan.starts['random-walk'], rng)];
@@ -310,15 +329,17 @@ const BUILDERS: Record<WorkflowPattern, (plan: Plan, rng: Rng) => Shape | undefi
 const leafCache = new WeakMap<Endpoint, Set<string>>();
 
 /** What kind of name a resource's records carry, judged from its response fields. */
-function entityKindFor(e: Endpoint, rng: Rng): EntityKind {
+function entityKindFor(e: Endpoint, personish: boolean, rng: Rng): EntityKind {
+  // Records of a people-like resource are looked up by people's names.
+  if (personish) return rng.chance(0.85) ? 'person' : rng.pick<EntityKind>(['title', 'code']);
   let leaves = leafCache.get(e);
   if (!leaves) leafCache.set(e, (leaves = new Set(e.responseFields.map((f) => tokenize(f.split('.').pop()!).join('_')))));
   const has = (...names: string[]): boolean => names.some((n) => leaves.has(n));
-  if (has('email', 'first_name', 'last_name', 'username', 'gender', 'birthday', 'full_name')) return rng.chance(0.85) ? 'person' : 'title';
   if (has('title', 'headline', 'subject')) return rng.chance(0.8) ? 'title' : 'code';
   if (has('price', 'sku', 'brand')) return 'product';
   if (has('domain', 'domains', 'website', 'industry')) return 'org';
-  return rng.pick<EntityKind>(['title', 'title', 'person', 'org', 'product', 'code', 'number']);
+  // Other records are named by titles, organisations, products and codes.
+  return rng.pick<EntityKind>(['title', 'title', 'org', 'product', 'code', 'number']);
 }
 
 function newValue(e: Endpoint, name: string, resource: string, rng: Rng, named?: Entity): string {
@@ -381,11 +402,14 @@ function buildWorkflow(plan: Plan, pattern: WorkflowPattern, shape: Shape, rng: 
   const eps = plan.catalog.endpoints;
   const promptSteps: PromptStep[] = shape.seq.map((i) => ({ endpoint: eps[i]!, facts: plan.facts[i]! }));
   let named: Entity | undefined;
+  // A workflow that starts by looking up people usually names the person.
+  const first = plan.facts[shape.seq[0]!]!;
+  if (shape.entityStep === undefined && first.personish && (first.kind === 'search' || first.kind === 'list') && shape.seq.length > 1 && rng.chance(0.6)) shape.entityStep = 0;
   if (shape.entityStep !== undefined) {
     const at = shape.seq[shape.entityStep]!;
     // Name records the way their detail view describes them (the step after a list/search).
     const describing = shape.seq[shape.entityStep + 1] ?? at;
-    let kind = entityKindFor(eps[describing]!.responseFields.length ? eps[describing]! : eps[at]!, rng);
+    let kind = entityKindFor(eps[describing]!.responseFields.length ? eps[describing]! : eps[at]!, plan.facts[at]!.personish, rng);
     // People search by names and titles far more often than by codes.
     if ((kind === 'code' || kind === 'number') && plan.facts[at]!.kind === 'search' && rng.chance(0.8)) kind = 'title';
     named = makeEntity(rng, kind);
@@ -403,7 +427,9 @@ function buildWorkflow(plan: Plan, pattern: WorkflowPattern, shape: Shape, rng: 
     const f = plan.facts[i]!;
     const params = values.fill(e, f, rng, named, entityResource);
     const query = f.kind === 'search' || (k === 0 && f.kind === 'list') ? searchQuery(e, named) : undefined;
-    const step: WorkflowStep = { endpoint: e.id, path: concretePath(e.path, params), params, prompt: '' };
+    // Enum path parameters are the client's pick, not ids: a value goes into the path only.
+    const choices = Object.fromEntries(f.choiceParams.map((c) => [c.name, rng.pick(c.values)]));
+    const step: WorkflowStep = { endpoint: e.id, path: concretePath(e.path, { ...choices, ...params }), params, prompt: '' };
     if (query) step.query = query;
     return step;
   });
