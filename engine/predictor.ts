@@ -192,9 +192,51 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
 }
 
 function ranks(scores: Float32Array): Uint16Array {
-  const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
   const out = new Uint16Array(scores.length);
-  order.forEach((idx, r) => (out[idx] = Math.min(r, 65535)));
+  const order = orderByScoreDesc(scores);
+  for (let r = 0; r < order.length; r++) out[order[r]!] = Math.min(r, 65535);
+  return out;
+}
+
+/** The comparator order the engine ranks by: higher score first, then lower index. */
+export function compareScoreDesc(scores: ArrayLike<number>): (a: number, b: number) => number {
+  return (a, b) => scores[b]! - scores[a]! || a - b;
+}
+
+/** Up to 2^21 indexes fit beside a 32-bit key in a double's 53-bit mantissa. */
+const INDEX_BITS = 2 ** 21;
+
+/**
+ * Indexes of `scores` sorted by compareScoreDesc, without a comparator callback: each
+ * entry becomes one exactly representable double, (descending order key of the f32 bits)
+ * x 2^21 + index, and a plain numeric typed-array sort orders those. The order key is the
+ * f32's bits made monotonic (sign flips the rest), -0 is taken as +0 (they compare equal,
+ * so the index decides, as with the comparator). NaN (where the comparator is not a
+ * consistent order) or huge arrays fall back to the comparator sort itself.
+ */
+export function orderByScoreDesc(scores: Float32Array): Uint32Array {
+  const n = scores.length;
+  const keys = new Float64Array(n);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  let exact = n <= INDEX_BITS;
+  for (let i = 0; exact && i < n; i++) {
+    const x = scores[i]!;
+    if (x !== x) exact = false;
+    f[0] = x === 0 ? 0 : x;
+    const b = u[0]!;
+    // Ascending key: negative floats have their bits inverted, positive ones the sign set.
+    const asc = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    keys[i] = (0xffffffff - asc) * INDEX_BITS + i;
+  }
+  const out = new Uint32Array(n);
+  if (!exact) {
+    const order = Array.from({ length: n }, (_, i) => i).sort(compareScoreDesc(scores));
+    for (let i = 0; i < n; i++) out[i] = order[i]!;
+    return out;
+  }
+  keys.sort();
+  for (let i = 0; i < n; i++) out[i] = keys[i]! % INDEX_BITS;
   return out;
 }
 
@@ -205,8 +247,7 @@ function ranks(scores: Float32Array): Uint16Array {
  */
 export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, limit: number): number[] {
   const n = pc.catalog.endpoints.length;
-  const all = Array.from({ length: n }, (_, i) => i);
-  if (n <= limit) return all;
+  if (n <= limit) return Array.from({ length: n }, (_, i) => i);
   const g = pc.graph;
   const last = sig.history.length ? sig.history[sig.history.length - 1]! : -1;
   const prior = new Float32Array(n);
@@ -226,7 +267,7 @@ export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, lim
     }
     prior[i] = p;
   }
-  return all.sort((a, b) => prior[b]! - prior[a]! || a - b).slice(0, limit);
+  return Array.from(orderByScoreDesc(prior).subarray(0, limit));
 }
 
 /** Path parameter values for endpoint `c` from the history: same name first, then same resource. */
