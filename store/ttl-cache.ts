@@ -127,7 +127,14 @@ export class TtlCache<T> {
   /** Removes expired (and unreadable) entries; resolves to the number removed. */
   async cleanupExpired(): Promise<number> {
     assertWritable(this.ctx, `${this.name}.cleanupExpired`);
-    return sweepDb(this.ctx, this.db, (record, now) => liveValue(record, now) === undefined);
+    const removed = await sweepDb(this.ctx, this.db, (record, now) => liveValue(record, now) === undefined);
+    this.forgetMemory((r) => liveValue(r, this.ctx.now()) === undefined);
+    return removed;
+  }
+
+  /** Drops the in-memory records `dead` selects (the ones a sweep removed from disk). */
+  private forgetMemory(dead: (record: TtlRecord<T>) => boolean): void {
+    for (const [k, r] of this.memory) if (dead(r)) this.memory.delete(k);
   }
 
   /**
@@ -149,7 +156,10 @@ export class TtlCache<T> {
     const drop = expiries.length - Math.floor(maxEntries * 0.9);
     if (drop <= 0) return 0;
     const cutoff = expiries[drop - 1]!;
-    return sweepDb(this.ctx, this.db, (record, now) => liveValue(record, now) === undefined || !((record as TtlRecord<T>).e > cutoff));
+    const isDead = (record: unknown, now: number) => liveValue(record, now) === undefined || !((record as TtlRecord<T>).e > cutoff);
+    const removed = await sweepDb(this.ctx, this.db, isDead);
+    this.forgetMemory((r) => isDead(r, this.ctx.now()));
+    return removed;
   }
 }
 

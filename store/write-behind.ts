@@ -35,10 +35,8 @@ export class WriteBehind {
         }
       });
       if (this.ops.length >= this.maxOps) this.flush();
-      else if (this.timer === undefined) {
-        this.timer = setTimeout(() => this.flush(), this.delayMs);
-        this.timer.unref();
-      }
+      // Not unref'd: someone may be awaiting this write, and it must happen before exit.
+      else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.delayMs);
     });
   }
 
