@@ -104,15 +104,7 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
   if (maxLex > 0) for (let i = 0; i < n; i++) lexical[i] = lexRaw[i]! / maxLex;
   const similarity = new Float32Array(n);
   if (input.promptEmbedding && pc.embeddings && input.promptEmbedding.length === pc.dim) {
-    const q = input.promptEmbedding;
-    const E = pc.embeddings;
-    const d = pc.dim;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      const o = i * d;
-      for (let j = 0; j < d; j++) s += q[j]! * E[o + j]!;
-      similarity[i] = s;
-    }
+    dotRows(input.promptEmbedding, pc.embeddings, n, pc.dim, 1, similarity);
   } else {
     similarity.set(lexical); // lexical stand-in when no encoder is configured
   }
@@ -126,27 +118,15 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
       norm += q[j]! * q[j]!;
     }
     const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      const o = i * d;
-      for (let j = 0; j < d; j++) s += q[j]! * pc.centered[o + j]!;
-      centered[i] = s * inv;
-    }
+    dotRows(q, pc.centered, n, d, inv, centered);
   } else {
     centered.set(lexical);
   }
   const response = new Float32Array(n).fill(NaN);
   if (input.promptEmbedding && pc.responseEmbeddings && input.promptEmbedding.length === pc.dim) {
-    const q = input.promptEmbedding;
-    const R = pc.responseEmbeddings;
-    const d = pc.dim;
-    for (let i = 0; i < n; i++) {
-      if (pc.catalog.endpoints[i]!.responseFields.length === 0) continue;
-      let s = 0;
-      const o = i * d;
-      for (let j = 0; j < d; j++) s += q[j]! * R[o + j]!;
-      response[i] = s;
-    }
+    dotRows(input.promptEmbedding, pc.responseEmbeddings, n, pc.dim, 1, response);
+    // Endpoints that return no fields have no response similarity.
+    for (let i = 0; i < n; i++) if (pc.catalog.endpoints[i]!.responseFields.length === 0) response[i] = NaN;
   }
   let maxSimilarity = -Infinity;
   for (let i = 0; i < n; i++) if (similarity[i]! > maxSimilarity) maxSimilarity = similarity[i]!;
@@ -189,6 +169,43 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     maxSimilarity: n ? maxSimilarity : 0,
     transitions: input.transitions,
   };
+}
+
+/**
+ * out[i] = (sum over j of q[j] * M[i * d + j]) * scale, for rows i < n. Each sum runs in
+ * j order in doubles, exactly as the plain one-row loop did (scale 1 leaves it as is), so
+ * the results are bit-identical to it; four rows go side by side only so that four
+ * independent additions are in flight instead of one chain (~3x faster for d = 100).
+ */
+function dotRows(q: Float32Array, M: Float32Array, n: number, d: number, scale: number, out: Float32Array): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o0 = i * d;
+    const o1 = o0 + d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let j = 0; j < d; j++) {
+      const x = q[j]!;
+      s0 += x * M[o0 + j]!;
+      s1 += x * M[o1 + j]!;
+      s2 += x * M[o2 + j]!;
+      s3 += x * M[o3 + j]!;
+    }
+    out[i] = s0 * scale;
+    out[i + 1] = s1 * scale;
+    out[i + 2] = s2 * scale;
+    out[i + 3] = s3 * scale;
+  }
+  for (; i < n; i++) {
+    let s = 0;
+    const o = i * d;
+    for (let j = 0; j < d; j++) s += q[j]! * M[o + j]!;
+    out[i] = s * scale;
+  }
 }
 
 function ranks(scores: Float32Array): Uint16Array {
