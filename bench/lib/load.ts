@@ -5,8 +5,9 @@
  *  - throughput: `connections` closed-loop connections as fast as the server answers
  *    (saturation). Its req/s is the capacity; its latencies are mostly queueing (Little's
  *    law: mean latency ~ connections / throughput), so they are reported, not judged.
- *  - latency: the same connections held to an offered load below capacity (autocannon
- *    `overallRate`, req/s over all connections). Its percentiles are the service
+ *  - latency: an open-loop load at a fixed offered rate below capacity (paced-load.ts:
+ *    request i is due at i / rate, latency runs from the due time; not autocannon, whose
+ *    rate limit sends each second's quota as a burst). Its percentiles are the service
  *    latencies the latency targets are about. Skipped when no rate is given.
  *
  * Each request body comes from a factory of a global request number, so "unique prompt
@@ -18,6 +19,7 @@
  * pay for on the shared cores.
  */
 import autocannon from 'autocannon';
+import { runPacedLoad } from './paced-load';
 import { LatencyRecorder, type LatencySummary } from './stats';
 
 export interface HttpLoadOptions {
@@ -68,8 +70,8 @@ export interface LoadMetrics {
   requests: { average: number; total: number; sent: number };
   /** Exact per-response latency, ms. */
   latency: LatencySummary;
-  /** autocannon's own histogram (whole ms, floored), for comparison with other autocannon reports. */
-  latency_autocannon: { p50: number; p97_5: number; p99: number; average: number; max: number };
+  /** autocannon's own histogram (whole ms, floored), for comparison with other autocannon reports (autocannon phases only). */
+  latency_autocannon?: { p50: number; p97_5: number; p99: number; average: number; max: number };
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -154,19 +156,17 @@ export async function runHttpLoad(o: HttpLoadOptions): Promise<HttpLoadResult> {
     timeout: 10,
     requests: [request],
   };
-  const measure = async (phase: LoadPhase, extra: Partial<autocannon.Options>): Promise<LoadMetrics> => {
+  const measure = async (phase: LoadPhase): Promise<LoadMetrics> => {
     measuring = true;
     const rec = new LatencyRecorder();
     o.onMeasure?.('start', phase);
-    const r = await once({ ...base, ...extra, duration: o.durationS }, (ms) => rec.record(ms));
+    const r = await once({ ...base, duration: o.durationS }, (ms) => rec.record(ms));
     o.onMeasure?.('end', phase);
     measuring = false;
     const status_codes: Record<string, number> = {};
     for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) status_codes[code] = v.count ?? 0;
-    const rate = extra.overallRate;
     return {
       phase,
-      ...(rate !== undefined ? { offered_rate: rate, achieved_ratio: Math.round((r.requests.average / rate) * 1000) / 1000 } : {}),
       requests: { average: r.requests.average, total: r.requests.total, sent: r.requests.sent },
       latency: rec.summary(),
       latency_autocannon: { p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99, average: r.latency.average, max: r.latency.max },
@@ -181,11 +181,24 @@ export async function runHttpLoad(o: HttpLoadOptions): Promise<HttpLoadResult> {
     };
   };
   if (o.warmupS > 0) await once({ ...base, duration: o.warmupS });
-  const metrics = await measure('throughput', {});
+  const metrics = await measure('throughput');
   let latency: LoadMetrics | undefined;
   if (o.latencyRate !== undefined) {
     await new Promise((r) => setTimeout(r, PHASE_GAP_MS));
-    latency = await measure('latency', { overallRate: o.latencyRate });
+    measuring = true;
+    o.onMeasure?.('start', 'latency');
+    latency = await runPacedLoad({
+      url: o.url,
+      path: request.path!,
+      headers: request.headers as Record<string, string>,
+      body: () => o.body(n++),
+      rate: o.latencyRate,
+      durationS: o.durationS,
+      connections: o.connections,
+      onResponse: request.onResponse as (status: number, text: string) => void,
+    });
+    o.onMeasure?.('end', 'latency');
+    measuring = false;
   }
   return { metrics, latency, samples };
 }
