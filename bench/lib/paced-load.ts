@@ -196,7 +196,9 @@ export async function runPacedLoad(o: PacedLoadOptions): Promise<LoadMetrics> {
     c.socket.removeAllListeners('close');
     c.socket.destroy();
   }
-  const average = Math.round((total / o.durationS) * 100) / 100;
+  // Responses per second until the last one arrived: below the offered rate when the
+  // server fell behind and the backlog drained after the schedule ended.
+  const average = Math.round((total / Math.max(o.durationS, elapsedS)) * 100) / 100;
   return {
     phase: 'latency',
     offered_rate: o.rate,
