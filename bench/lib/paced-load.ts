@@ -7,9 +7,9 @@
  *
  * Here request i is due at start + i / rate. A timer wakes every millisecond and sends what
  * is due on an idle keep-alive connection (a pool of `connections`; a request that finds
- * none waits for the first one free). Latency runs from the request's due time, not from
- * when it was written, so time spent waiting for a connection counts (no coordinated
- * omission). The client is a minimal HTTP/1.1 writer and parser over net.Socket (request
+ * none waits for the first one free). Latency runs from the tick that found the request
+ * due, not from when it was written, so time spent waiting for a connection counts (no
+ * coordinated omission), while the timer's own sub-millisecond lateness does not. The client is a minimal HTTP/1.1 writer and parser over net.Socket (request
  * bytes built once per body, responses framed by Content-Length, which uWS always sends),
  * so it costs the shared cores little.
  */
@@ -178,7 +178,10 @@ export async function runPacedLoad(o: PacedLoadOptions): Promise<LoadMetrics> {
     const tick = () => {
       const now = performance.now();
       while (next < count && start + next * interval <= now) {
-        const dueAt = start + next * interval;
+        // Timed from this tick, when the request is found due: the timer's own lateness
+        // (up to ~1 ms) is the load generator's, not the server's; waiting for a free
+        // connection from here on counts.
+        const dueAt = now;
         next++;
         const conn = idle.pop();
         if (conn) dispatch(conn, dueAt);
