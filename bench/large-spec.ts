@@ -3,11 +3,13 @@
  * sub-resources and actions, bench/lib/synthetic-spec.ts) is uploaded with POST /specs
  * before the run, then every request predicts against it with a unique prompt.
  *
- *   npm run bench:large-spec [-- --duration 10 --warmup 3 --connections 32 --pool-size 2]
+ *   npm run bench:large-spec [-- --duration 10 --warmup 3 --connections 32 --pool-size 2 --rate N]
  *
- * Targets: the uncached ML-path numbers (DESIGN.md), plus the common checks.
+ * Targets: the uncached ML-path numbers (DESIGN.md) — throughput at saturation, latency at
+ * 1,000 req/s offered — plus the common checks.
  */
 import { runHttpScenario, runScenario } from './lib/harness';
+import { LATENCY_PHASE_RATE } from './lib/targets';
 import { buildLargeSpec, largeSpecPrompt } from './lib/synthetic-spec';
 import { codeWords } from './lib/workload';
 
@@ -16,6 +18,7 @@ const spec = buildLargeSpec();
 
 runScenario('large-spec', `A unique prompt per POST /predict against an uploaded synthetic spec of ${spec.endpointCount} endpoints.`, (args) =>
   runHttpScenario(args, {
+    latencyRate: LATENCY_PHASE_RATE['large-spec'],
     prepare: async (server) => {
       const started = performance.now();
       const res = await fetch(`${server.url}/specs?spec_id=${SPEC_ID}`, {

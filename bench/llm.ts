@@ -6,6 +6,9 @@
  *
  *   npm run bench:llm [-- --duration 10 --warmup 3 --connections 32 --pool-size 2]
  *
+ * One closed-loop phase only (the "throughput phase"): this run is bound by the stand-in's
+ * 400 ms, far below CPU saturation, so its latencies are service times, not queueing.
+ *
  * Targets: p50 total <= 500 ms, no response above deadline + 25 ms (DESIGN.md), plus the
  * common checks. The report also gives the LLM outcomes of the sampled responses: a run
  * where the LLM always missed its deadline would hold the latency targets vacuously.

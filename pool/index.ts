@@ -4,16 +4,32 @@
  *   OVERLOADED     queue full (bounded queue: shed load early)      -> 503
  *   DEADLINE       the task's deadline passed                       -> 504
  *   WORKER_FAILED  the worker died or threw (Piscina replaces it)   -> 500
+ *
+ * Deadlines are soft: at the deadline the caller gets DEADLINE at once, and a worker that
+ * picks up a task whose deadline has passed skips it (task.deadline), so an expired task
+ * costs no work and no thread. Only a task still running long after its deadline
+ * (HARD_DEADLINE_*) is aborted, which makes Piscina terminate and replace its thread —
+ * the one way out of a runaway task. (Aborting at the soft deadline, as before, killed
+ * the thread for any slow task, e.g. one preparing a large catalog, together with the
+ * tasks queued on it, and the replacement thread then reloaded its encoder.)
  */
 import path from 'node:path';
 import fs from 'node:fs';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../engine/package-root';
-import { PoolError, type PredictResult, type PredictTask, type ProbeResult, type WorkerConfig, type WorkerTask } from './types';
+import { PoolError, type ExpiredResult, type PredictResult, type PredictTask, type ProbeResult, type WorkerConfig, type WorkerTask } from './types';
 
 export interface PoolOptions extends WorkerConfig {
   /** Worker threads. */
   size: number;
+  /**
+   * Tasks handed to one worker at a time (Piscina concurrentTasksPerWorker). Above 1 the
+   * next task already waits in the worker's port when the current one ends, so the thread
+   * does not sit idle until the main thread's event loop gets round to dispatching; tasks
+   * still run one after another (the pipeline is synchronous apart from short awaits).
+   * Default DEFAULT_TASKS_PER_WORKER.
+   */
+  tasksPerWorker?: number;
   /** Tasks that may wait for a thread; beyond it submissions fail with OVERLOADED. */
   maxQueue: number;
   /** Per-task deadline in ms. */
@@ -40,12 +56,105 @@ function workerFile(): string {
   return built;
 }
 
+/** See PoolOptions.tasksPerWorker. */
+export const DEFAULT_TASKS_PER_WORKER = 4;
+/** A task still running this long after its deadline has its thread terminated. */
+export const HARD_DEADLINE_MIN_MS = 10_000;
+export const HARD_DEADLINE_FACTOR = 5;
+
+/**
+ * One task's deadlines, and the abort signal Piscina sees (fired only at the hard
+ * deadline). AbortSignal.timeout cost a timer, a weak reference and a DOMException per
+ * task (~5 % of the main thread's CPU under uncached load); every task has the same
+ * timeout, so deadlines fall due in submission order and one re-armed timer serves all.
+ */
+class TaskDeadline {
+  aborted = false;
+  reason: unknown;
+  settled = false;
+  /** Called at the soft deadline unless settled. */
+  onExpire: (() => void) | undefined;
+  private listener: (() => void) | undefined;
+  constructor(readonly soft: number, readonly hard: number) {}
+  addEventListener(_type: 'abort', fn: () => void): void {
+    this.listener = fn;
+  }
+  removeEventListener(_type: 'abort', fn: () => void): void {
+    if (this.listener === fn) this.listener = undefined;
+  }
+  abort(): void {
+    if (this.aborted || this.settled) return;
+    this.aborted = true;
+    this.reason = new Error('task ran far past its deadline');
+    const fn = this.listener;
+    this.listener = undefined;
+    fn?.();
+  }
+}
+
+/** A FIFO of deadlines that all lie the same offset after their submission, with one timer. */
+class DeadlineQueue {
+  private queue: TaskDeadline[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly due: (d: TaskDeadline) => number,
+    private readonly fire: (d: TaskDeadline) => void,
+  ) {}
+
+  push(d: TaskDeadline): void {
+    this.queue.push(d);
+    if (!this.timer) this.arm();
+  }
+
+  private arm(): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.settled) this.head++;
+    if (this.head >= this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      this.timer = undefined;
+      return;
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    const wait = Math.max(0, this.due(this.queue[this.head]!) - performance.now());
+    this.timer = setTimeout(() => this.expire(), Math.ceil(wait));
+    this.timer.unref();
+  }
+
+  private expire(): void {
+    const now = performance.now();
+    while (this.head < this.queue.length) {
+      const d = this.queue[this.head]!;
+      if (!d.settled && this.due(d) > now) break;
+      this.head++;
+      if (!d.settled) this.fire(d);
+    }
+    this.arm();
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue = [];
+    this.head = 0;
+  }
+}
+
 export class PredictionPool {
   private readonly piscina: Piscina;
   private modelStamp = 0;
   private failures = 0;
   private overloads = 0;
   private timeouts = 0;
+  private readonly soft = new DeadlineQueue((d) => d.soft, (d) => {
+    d.onExpire?.();
+    this.hard.push(d);
+  });
+  private readonly hard = new DeadlineQueue((d) => d.hard, (d) => d.abort());
 
   constructor(private readonly opts: PoolOptions) {
     const workerConfig: WorkerConfig = {
@@ -64,6 +173,7 @@ export class PredictionPool {
       maxQueue: opts.maxQueue,
       // Threads hold warm catalogs and models; never let them idle out.
       idleTimeout: 2 ** 31 - 1,
+      concurrentTasksPerWorker: opts.tasksPerWorker ?? DEFAULT_TASKS_PER_WORKER,
       workerData: workerConfig,
       // Workers run compiled JS; loaders the parent was started with (a test runner's
       // TypeScript or coverage hooks) are not wanted inside them.
@@ -82,10 +192,17 @@ export class PredictionPool {
     this.modelStamp++;
   }
 
-  predict(task: Omit<PredictTask, 'kind' | 'modelStamp'>): Promise<PredictResult> {
-    const full: PredictTask = { kind: 'predict', modelStamp: this.modelStamp, ...task };
+  predict(task: Omit<PredictTask, 'kind' | 'modelStamp' | 'deadline'>): Promise<PredictResult> {
+    const full: PredictTask = { kind: 'predict', modelStamp: this.modelStamp, deadline: Date.now() + this.opts.taskTimeoutMs, ...task };
     const transferList = task.promptEmbedding ? [task.promptEmbedding.buffer as ArrayBuffer] : undefined;
-    return this.run(full, transferList) as Promise<PredictResult>;
+    return (this.run(full, transferList) as Promise<PredictResult | ExpiredResult>).then((r) => {
+      // The worker's clock said the deadline passed a moment before our timer did.
+      if (r.kind === 'expired') {
+        this.timeouts++;
+        throw new PoolError('DEADLINE', `task exceeded ${this.opts.taskTimeoutMs} ms`);
+      }
+      return r;
+    });
   }
 
   /**
@@ -104,27 +221,57 @@ export class PredictionPool {
     return this.run({ kind: 'crash' });
   }
 
-  private async run(task: WorkerTask, transferList?: ArrayBuffer[], deadline = true): Promise<unknown> {
+  private run(task: WorkerTask, transferList?: ArrayBuffer[], deadline = true): Promise<unknown> {
     if (this.piscina.queueSize >= this.opts.maxQueue && this.piscina.idleThreads === 0) {
+      this.overloads++;
+      return Promise.reject(new PoolError('OVERLOADED', 'task queue is full'));
+    }
+    if (!deadline) return this.piscina.run(task, { transferList }).catch((err: unknown) => this.mapError(err, undefined));
+    const now = performance.now();
+    const timeout = this.opts.taskTimeoutMs;
+    const d = new TaskDeadline(now + timeout, now + timeout + Math.max(HARD_DEADLINE_MIN_MS, HARD_DEADLINE_FACTOR * timeout));
+    return new Promise((resolve, reject) => {
+      let done = false;
+      d.onExpire = () => {
+        if (done) return;
+        done = true;
+        this.timeouts++;
+        reject(new PoolError('DEADLINE', `task exceeded ${timeout} ms`));
+      };
+      this.piscina.run(task, { signal: d as never, transferList }).then(
+        (value) => {
+          d.settled = true;
+          if (done) return; // answered 504 already; the result is dropped
+          done = true;
+          resolve(value);
+        },
+        (err: unknown) => {
+          d.settled = true;
+          if (done) return;
+          done = true;
+          try {
+            this.mapError(err, d);
+          } catch (mapped) {
+            reject(mapped);
+          }
+        },
+      );
+      this.soft.push(d);
+    });
+  }
+
+  private mapError(err: unknown, d: TaskDeadline | undefined): never {
+    const e = err as Error;
+    if (d?.aborted || e.name === 'AbortError') {
+      this.timeouts++;
+      throw new PoolError('DEADLINE', `task exceeded ${this.opts.taskTimeoutMs} ms`);
+    }
+    if (/queue is at limit/i.test(e.message)) {
       this.overloads++;
       throw new PoolError('OVERLOADED', 'task queue is full');
     }
-    const signal = deadline ? AbortSignal.timeout(this.opts.taskTimeoutMs) : undefined;
-    try {
-      return await this.piscina.run(task, { signal, transferList });
-    } catch (err) {
-      const e = err as Error;
-      if (signal?.aborted || e.name === 'AbortError') {
-        this.timeouts++;
-        throw new PoolError('DEADLINE', `task exceeded ${this.opts.taskTimeoutMs} ms`);
-      }
-      if (/queue is at limit/i.test(e.message)) {
-        this.overloads++;
-        throw new PoolError('OVERLOADED', 'task queue is full');
-      }
-      this.failures++;
-      throw new PoolError('WORKER_FAILED', e.message);
-    }
+    this.failures++;
+    throw new PoolError('WORKER_FAILED', e.message);
   }
 
   stats(): PoolStats {
@@ -141,6 +288,8 @@ export class PredictionPool {
   }
 
   async close(): Promise<void> {
+    this.soft.clear();
+    this.hard.clear();
     await this.piscina.close();
   }
 }

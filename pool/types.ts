@@ -25,6 +25,11 @@ export interface PredictTask {
   catalogHash: string;
   /** Bumped by the main thread whenever a new ranker is swapped in. */
   modelStamp: number;
+  /**
+   * Date.now() after which nobody waits for the answer (the caller got DEADLINE): a
+   * worker that picks the task up later skips it and answers `{ kind: 'expired' }`.
+   */
+  deadline: number;
   /** transitions.version(specId) at submit time; a worker holding an older snapshot refreshes. */
   transitionsVersion: number;
   prompt: string;
@@ -79,7 +84,12 @@ export interface ProbeResult {
   evaluator: 'wasm' | 'heuristic';
 }
 
-export type WorkerResult = PredictResult | ProbeResult;
+/** A task skipped because its deadline passed before a worker got to it. */
+export interface ExpiredResult {
+  kind: 'expired';
+}
+
+export type WorkerResult = PredictResult | ProbeResult | ExpiredResult;
 
 /** Why a task failed in the pool (not in the prediction logic). */
 export class PoolError extends Error {

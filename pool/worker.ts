@@ -195,6 +195,7 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | u
 async function dispatch(task: WorkerTask): Promise<WorkerResult | unknown> {
   switch (task.kind) {
     case 'predict':
+      if (Date.now() > task.deadline) return { kind: 'expired' };
       return transfer(await runPredict(task));
     case 'probe':
       return runProbe(task);

@@ -12,7 +12,7 @@ import { createInputGuard } from './guardrails';
 import { createLlmLayer } from './llm-setup';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
-import { PredictService, type PredictResponse } from './predict-service';
+import { PredictService, type CachedPrediction } from './predict-service';
 import { RateLimiter } from './rate-limit';
 import { registerRoutes } from './routes';
 import { SpecRegistry } from './spec-registry';
@@ -22,7 +22,7 @@ import type { LlmLayer } from './llm';
 
 export interface ServerContext {
   config: Readonly<Config>;
-  store: Store<PredictResponse>;
+  store: Store<CachedPrediction>;
   specs: SpecRegistry;
   pool: PredictionPool;
   predictor: PredictService;
@@ -49,7 +49,7 @@ export interface StartOptions {
 export async function startServer(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
   const startedAt = Date.now();
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const store = openStore<PredictResponse>({ path: config.dataDir, maxPredictionEntries: config.cacheMaxEntries });
+  const store = openStore<CachedPrediction>({ path: config.dataDir, maxPredictionEntries: config.cacheMaxEntries });
   const metrics = createMetrics();
   const specs = new SpecRegistry(store, { urlTtlSeconds: config.specUrlTtlSeconds, fetchTimeoutMs: config.specFetchTimeoutMs, maxBytes: config.maxSpecBytes });
   const dirs: { dir: string; source: 'bundled' | 'dir' }[] = [{ dir: config.bundledSpecsDir, source: 'bundled' }];

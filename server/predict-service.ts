@@ -9,13 +9,13 @@
  *
  * Used by both POST /predict and the WebSocket protocol.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { PredictionPool } from '../pool';
 import { PoolError, type PredictResult } from '../pool/types';
 import type { Store } from '../store';
 import type { Config } from './config';
 import { ApiError, Errors } from './errors';
-import { checkHistoryEntry, isSensitiveEndpoint, sanitizeDescription, sanitizeParameterValue, validatePredictionShape, type GuardVerdict, type InputGuard } from './guardrails';
+import { checkHistoryEntry, isSensitiveEndpoint, sanitizeDescription, sanitizeParameterValue, validatePredictionShape, type GuardVerdict, type InputGuard, type SensitiveEndpoint } from './guardrails';
 import type { LlmLayer, LlmOutcome } from './llm';
 import { mergeRankings } from './llm';
 import type { Logger } from './logger';
@@ -40,6 +40,33 @@ export interface PredictResponse {
   processing_time_ms: number;
 }
 
+/**
+ * A cached /predict answer as JSON text around the three per-answer values, so a hit is
+ * three string concatenations (no decode, no re-serialisation):
+ *
+ *   parts[0] + JSON(request_id) + parts[1] + cache_hit + parts[2] + ',"processing_time_ms":' + ms + '}'
+ *
+ * which is exactly JSON.stringify of the response object (same keys, same order).
+ */
+export type CachedPrediction = [string, string, string];
+
+/** Per-process markers for the per-answer values while the template is serialised (never guessable). */
+const MARK = randomBytes(12).toString('hex');
+const RID_MARK = `@@rid-${MARK}@@`;
+const HIT_MARK = `@@hit-${MARK}@@`;
+
+/** The response JSON from a template; see CachedPrediction. */
+export function renderCached(parts: CachedPrediction, requestId: string, cacheHit: boolean, processingMs: number): string {
+  return `${parts[0]}${JSON.stringify(requestId)}${parts[1]}${cacheHit ? 'true' : 'false'}${parts[2]},"processing_time_ms":${JSON.stringify(processingMs)}}`;
+}
+
+function isCachedPrediction(v: unknown): v is CachedPrediction {
+  return Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && typeof v[1] === 'string' && typeof v[2] === 'string';
+}
+
+/** Sanitised descriptions remembered (catalog text -> safe text); cleared when full. */
+const DESCRIPTION_MEMO_SIZE = 8192;
+
 export interface PredictHooks {
   /** Called with the ML answer as soon as it exists, when an LLM refinement follows. */
   onFast?: (fast: PredictResponse) => void;
@@ -47,7 +74,7 @@ export interface PredictHooks {
 
 export interface PredictServiceDeps {
   config: Readonly<Config>;
-  store: Store<PredictResponse>;
+  store: Store<CachedPrediction>;
   specs: SpecRegistry;
   pool: PredictionPool;
   guard: InputGuard;
@@ -60,6 +87,9 @@ export class PredictService {
   /** Encoder name reported by workers; part of the prompt-embedding cache key. */
   private encoderName = '';
   private readonly promptVerdicts = new Map<string, GuardVerdict>();
+  private readonly descriptions = new Map<string, string>();
+  /** isSensitiveEndpoint of each endpoint id, per catalog (a pure function of path and tags). */
+  private readonly sensitivity = new WeakMap<object, Map<string, SensitiveEndpoint>>();
   private modelVersion = 'unknown';
 
   constructor(private readonly d: PredictServiceDeps) {}
@@ -74,7 +104,13 @@ export class PredictService {
     this.encoderName = info.encoderName;
   }
 
+  /** The answer as an object (parsed from predictJson; the routes send the text itself). */
   async predict(body: PredictBody, requestId: string, hooks: PredictHooks = {}): Promise<PredictResponse> {
+    return JSON.parse(await this.predictJson(body, requestId, hooks)) as PredictResponse;
+  }
+
+  /** The answer as JSON text: what POST /predict sends, and what the cache keeps (as a template). */
+  async predictJson(body: PredictBody, requestId: string, hooks: PredictHooks = {}): Promise<string> {
     const started = performance.now();
     const cfg = this.d.config;
     const prompt = body.prompt.trim();
@@ -90,13 +126,11 @@ export class PredictService {
     const catalog = spec.catalog;
 
     const cacheKey = this.cacheKey(catalog.hash, prompt, history, k, body.temperature);
-    const cached = this.d.store.predictions.get(cacheKey);
+    const stored = this.d.store.predictions.get(cacheKey);
+    // Records of an older layout (whole response objects) read as misses and are replaced.
+    const cached = isCachedPrediction(stored) ? stored : undefined;
     this.d.metrics.cache.inc({ cache: 'predictions', result: cached ? 'hit' : 'miss' });
-    if (cached) {
-      const metadata = { ...cached.metadata, request_id: requestId };
-      const perf = { ...(cached.metadata.performance_metrics as Record<string, unknown>), cache_hit: true };
-      return { ...cached, metadata: { ...metadata, performance_metrics: perf }, processing_time_ms: round4(performance.now() - started) };
-    }
+    if (cached) return renderCached(cached, requestId, true, round4(performance.now() - started));
 
     const embKey = this.encoderName ? hashKey(['emb', this.encoderName, normalizePrompt(prompt)]) : undefined;
     const cachedEmb = embKey ? this.d.store.embeddings.get(embKey) : undefined;
@@ -209,8 +243,10 @@ export class PredictService {
       final = build(outcome.status === 'ok' ? this.fuse(mlItems, outcome, catalog) : mlItems, outcome, 'final');
     }
     this.d.metrics.predictions.inc({ method: String(final.metadata.processing_method) });
-    if (cacheable) void this.d.store.predictions.put(cacheKey, final, cfg.cacheTtlSeconds).catch(() => undefined);
-    return final;
+    const template = toTemplate(final);
+    if (!template) return JSON.stringify(final);
+    if (cacheable) void this.d.store.predictions.put(cacheKey, template, cfg.cacheTtlSeconds).catch(() => undefined);
+    return renderCached(template, requestId, false, final.processing_time_ms);
   }
 
   private checkInput(prompt: string, history: NonNullable<PredictBody['history']>): void {
@@ -250,26 +286,43 @@ export class PredictService {
     }
     const out: Prediction[] = [];
     let blocked = 0;
+    let sensitivity = this.sensitivity.get(catalog);
+    if (!sensitivity) this.sensitivity.set(catalog, (sensitivity = new Map()));
     for (const p of preds) {
-      p.description = sanitizeDescription(p.description);
+      p.description = this.safeDescription(p.description);
       const params: Prediction['parameters'] = {};
       for (const [k, v] of Object.entries(p.parameters)) params[k] = sanitizeParameterValue(v);
       p.parameters = params;
       if (p.reasoning) p.reasoning = sanitizeDescription(p.reasoning, 300);
-      const path = p.api_call.slice(p.api_call.indexOf(' ') + 1);
-      const tags = catalog.endpoints.find((e) => e.id === p.api_call)?.tags ?? [];
       p.safety_validated = true;
       if (validatePredictionShape(p).length > 0) {
         blocked++;
         continue;
       }
       // Flagged, not removed: a console may still want to show an admin endpoint.
-      const sens = isSensitiveEndpoint(path, tags);
+      let sens = sensitivity.get(p.api_call);
+      if (!sens) {
+        const path = p.api_call.slice(p.api_call.indexOf(' ') + 1);
+        const tags = catalog.endpoints.find((e) => e.id === p.api_call)?.tags ?? [];
+        sens = isSensitiveEndpoint(path, tags);
+        sensitivity.set(p.api_call, sens);
+      }
       if (sens.sensitive) p.sensitive = sens.kind;
       out.push(p);
     }
     out.forEach((p, i) => (p.rank = i + 1));
     return { predictions: out, blocked, filtered: true };
+  }
+
+  /** sanitizeDescription of catalog text, remembered: the same few endpoint descriptions recur. */
+  private safeDescription(text: string): string {
+    let safe = this.descriptions.get(text);
+    if (safe === undefined) {
+      safe = sanitizeDescription(text);
+      if (this.descriptions.size >= DESCRIPTION_MEMO_SIZE) this.descriptions.clear();
+      this.descriptions.set(text, safe);
+    }
+    return safe;
   }
 
   private fuse(ml: RankedItem[], outcome: Extract<LlmOutcome, { status: 'ok' }>, catalog: { endpoints: { id: string }[] }): RankedItem[] {
@@ -325,6 +378,34 @@ export class PredictService {
     const h = history.map((e) => `${(e.method ?? '').toUpperCase()} ${e.api_call.trim()}`);
     return hashKey(['pred', catalogHash, this.modelVersion, normalizePrompt(prompt), ...h, String(k), String(temperature ?? '')]);
   }
+}
+
+/**
+ * The response as a CachedPrediction template: serialised once with markers in place of
+ * the request id and cache_hit, without processing_time_ms (the last key), then cut at
+ * the markers. Undefined in the (impossible in practice) case that a marker text also
+ * occurs elsewhere in the answer.
+ */
+function toTemplate(res: PredictResponse): CachedPrediction | undefined {
+  const metadata = res.metadata;
+  const perf = metadata.performance_metrics as Record<string, unknown>;
+  const requestId = metadata.request_id;
+  const hit = perf.cache_hit;
+  metadata.request_id = RID_MARK;
+  perf.cache_hit = HIT_MARK;
+  let text: string;
+  try {
+    text = JSON.stringify({ predictions: res.predictions, confidence_scores: res.confidence_scores, metadata });
+  } finally {
+    metadata.request_id = requestId;
+    perf.cache_hit = hit;
+  }
+  const a = text.split(`"${RID_MARK}"`);
+  if (a.length !== 2) return undefined;
+  const b = a[1]!.split(`"${HIT_MARK}"`);
+  if (b.length !== 2) return undefined;
+  // Drop the closing brace: processing_time_ms is appended by renderCached.
+  return [a[0]!, b[0]!, b[1]!.slice(0, -1)];
 }
 
 /** Case and whitespace folded: "Create  a User" and "create a user" share cache entries. */

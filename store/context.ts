@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Database, Key, RootDatabase } from 'lmdb';
 import { StoreError, readOnlyError } from './errors';
+import type { WriteBehind } from './write-behind';
 
 export interface StoreContext {
   readonly root: RootDatabase;
@@ -12,6 +13,8 @@ export interface StoreContext {
   /** Milliseconds since the epoch; injected so tests can move time. */
   readonly now: () => number;
   closed: boolean;
+  /** Batches the cache databases' puts into few transactions (write-behind.ts). */
+  readonly cacheWrites: WriteBehind;
 }
 
 /**

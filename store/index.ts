@@ -29,6 +29,7 @@ import { TrainingLog } from './training-log';
 import { JobStore } from './jobs';
 import { type CacheStats, TtlCache, UrlSpecCache } from './ttl-cache';
 import { EmbeddingCache, EndpointEmbeddings } from './vector-cache';
+import { WriteBehind } from './write-behind';
 
 export { SCHEMA_VERSION } from './schema';
 export { StoreError, type StoreErrorCode } from './errors';
@@ -52,6 +53,11 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** Upper bound on prediction-cache entries, enforced by cleanupExpired() (default 50,000). */
   maxPredictionEntries?: number;
+  /**
+   * Most recently used prediction-cache records kept in memory in front of LMDB, so a hit
+   * neither reads nor decodes (default 4,096; 0 = off).
+   */
+  predictionMemoryEntries?: number;
   /** Clock in ms since the epoch used for TTLs. Defaults to Date.now; tests inject one. */
   now?: () => number;
 }
@@ -98,6 +104,10 @@ export interface Store<P = unknown> {
 }
 
 const DEFAULT_MAX_PREDICTIONS = 50_000;
+const DEFAULT_PREDICTION_MEMORY_ENTRIES = 4096;
+/** Cache puts are issued together this often (write-behind.ts), or at once when this many wait. */
+const CACHE_WRITE_DELAY_MS = 20;
+const CACHE_WRITE_MAX_OPS = 1000;
 
 /** Named databases plus the root environment (root.close() closes them all). */
 const MAX_DBS = 16;
@@ -127,7 +137,10 @@ export function openStore<P = unknown>(opts: StoreOptions): Store<P> {
     const dbs = {} as DbMap;
     for (const name of ALL_DBS) dbs[name] = name === 'meta' ? meta : openNamed(root, name);
     const schema: SchemaReport = readOnly ? { found: SCHEMA_VERSION, migrated: false, dropped: 0 } : prepareSchema(root, dbs);
-    return buildStore<P>(root, dbs, readOnly, opts.now ?? Date.now, opts.path, schema, opts.maxPredictionEntries ?? DEFAULT_MAX_PREDICTIONS);
+    return buildStore<P>(
+      root, dbs, readOnly, opts.now ?? Date.now, opts.path, schema, opts.maxPredictionEntries ?? DEFAULT_MAX_PREDICTIONS,
+      opts.predictionMemoryEntries ?? DEFAULT_PREDICTION_MEMORY_ENTRIES,
+    );
   } catch (err) {
     // Don't leak the environment when refusing to open it.
     root.close().catch(() => undefined);
@@ -146,9 +159,11 @@ function openNamed(root: RootDatabase, name: DbName): Database {
 
 function buildStore<P>(
   root: RootDatabase, dbs: DbMap, readOnly: boolean, now: () => number, path: string, schema: SchemaReport, maxPredictions: number,
+  predictionMemory: number,
 ): Store<P> {
-  const ctx: StoreContext = { root, readOnly, now, closed: false };
-  const predictions = new TtlCache<P>(ctx, dbs.predictions, 'predictions');
+  const cacheWrites = new WriteBehind(CACHE_WRITE_DELAY_MS, CACHE_WRITE_MAX_OPS);
+  const ctx: StoreContext = { root, readOnly, now, closed: false, cacheWrites };
+  const predictions = new TtlCache<P>(ctx, dbs.predictions, 'predictions', readOnly ? 0 : predictionMemory);
   const urlSpecs = new UrlSpecCache(ctx, dbs.url_specs);
   const embeddings = new EmbeddingCache(ctx, dbs.embeddings);
   let closing: Promise<void> | undefined;
@@ -182,6 +197,7 @@ function buildStore<P>(
     },
     close() {
       if (!closing) {
+        cacheWrites.flush(); // queued cache puts are issued before the environment closes
         ctx.closed = true;
         closing = root.close();
       }

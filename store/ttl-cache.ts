@@ -43,24 +43,56 @@ export class TtlCache<T> {
   private hits = 0;
   private misses = 0;
   /**
-   * Records written but not yet committed. lmdb-js commits asynchronously, so without this
-   * a repeat of a request that arrives within the commit window would miss.
+   * Records written but not yet committed. lmdb-js commits asynchronously (and puts are
+   * batched, write-behind.ts), so without this a repeat of a request that arrives within
+   * the commit window would miss.
    */
   private readonly pending = new Map<string, TtlRecord<T>>();
+  /**
+   * Recently used records in memory, least recently used first (Map order), in front of
+   * LMDB: a hit on one of them neither reads nor decodes. Holds the stored value itself,
+   * so values must not be mutated by callers. Disabled when memoryEntries is 0.
+   */
+  private readonly memory = new Map<string, TtlRecord<T>>();
 
   constructor(
     private readonly ctx: StoreContext,
     private readonly db: Database<unknown, string>,
     private readonly name: string,
+    private readonly memoryEntries = 0,
   ) {}
 
   /** The live value for `key`, or undefined (absent, expired, or another schema version). */
   get(key: string): T | undefined {
     const k = cacheKey(key);
-    const value = liveValue<T>(this.pending.get(k) ?? this.db.get(k), this.ctx.now());
+    const now = this.ctx.now();
+    let record: unknown = this.memory.get(k);
+    if (record !== undefined) {
+      const value = liveValue<T>(record, now);
+      if (value !== undefined) {
+        this.hits++;
+        // Most recently used goes last.
+        this.memory.delete(k);
+        this.memory.set(k, record as TtlRecord<T>);
+        return value;
+      }
+      this.memory.delete(k);
+    }
+    record = this.pending.get(k) ?? this.db.get(k);
+    const value = liveValue<T>(record, now);
     if (value === undefined) this.misses++;
-    else this.hits++;
+    else {
+      this.hits++;
+      this.remember(k, record as TtlRecord<T>);
+    }
     return value;
+  }
+
+  private remember(k: string, record: TtlRecord<T>): void {
+    if (this.memoryEntries <= 0) return;
+    this.memory.delete(k);
+    this.memory.set(k, record);
+    if (this.memory.size > this.memoryEntries) this.memory.delete(this.memory.keys().next().value as string);
   }
 
   /** Stores `value` for `ttlSeconds` (> 0). Resolves when committed. */
@@ -69,8 +101,9 @@ export class TtlCache<T> {
     const record: TtlRecord<T> = { v: SCHEMA_VERSION, e: expiryFrom(this.ctx.now(), ttlSeconds), d: value };
     const k = cacheKey(key);
     this.pending.set(k, record);
+    this.remember(k, record);
     try {
-      await this.db.put(k, record);
+      await this.ctx.cacheWrites.add(() => this.db.put(k, record));
     } finally {
       if (this.pending.get(k) === record) this.pending.delete(k);
     }
@@ -79,7 +112,12 @@ export class TtlCache<T> {
   /** Removes `key`; resolves to whether it existed. */
   async delete(key: string): Promise<boolean> {
     assertWritable(this.ctx, `${this.name}.delete`);
-    return removeKey(this.ctx, this.db, cacheKey(key));
+    const k = cacheKey(key);
+    this.memory.delete(k);
+    // A put still queued would land after the delete and resurrect the entry.
+    this.ctx.cacheWrites.flush();
+    this.pending.delete(k);
+    return removeKey(this.ctx, this.db, k);
   }
 
   stats(): CacheStats {
@@ -89,7 +127,14 @@ export class TtlCache<T> {
   /** Removes expired (and unreadable) entries; resolves to the number removed. */
   async cleanupExpired(): Promise<number> {
     assertWritable(this.ctx, `${this.name}.cleanupExpired`);
-    return sweepDb(this.ctx, this.db, (record, now) => liveValue(record, now) === undefined);
+    const removed = await sweepDb(this.ctx, this.db, (record, now) => liveValue(record, now) === undefined);
+    this.forgetMemory((r) => liveValue(r, this.ctx.now()) === undefined);
+    return removed;
+  }
+
+  /** Drops the in-memory records `dead` selects (the ones a sweep removed from disk). */
+  private forgetMemory(dead: (record: TtlRecord<T>) => boolean): void {
+    for (const [k, r] of this.memory) if (dead(r)) this.memory.delete(k);
   }
 
   /**
@@ -111,7 +156,10 @@ export class TtlCache<T> {
     const drop = expiries.length - Math.floor(maxEntries * 0.9);
     if (drop <= 0) return 0;
     const cutoff = expiries[drop - 1]!;
-    return sweepDb(this.ctx, this.db, (record, now) => liveValue(record, now) === undefined || !((record as TtlRecord<T>).e > cutoff));
+    const isDead = (record: unknown, now: number) => liveValue(record, now) === undefined || !((record as TtlRecord<T>).e > cutoff);
+    const removed = await sweepDb(this.ctx, this.db, isDead);
+    this.forgetMemory((r) => isDead(r, this.ctx.now()));
+    return removed;
   }
 }
 

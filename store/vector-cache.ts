@@ -30,13 +30,16 @@ function isDeadVector(buf: Uint8Array, now: number): boolean {
 export class EmbeddingCache {
   private hits = 0;
   private misses = 0;
+  /** Encoded records written but not committed yet (puts are batched: write-behind.ts). */
+  private readonly pending = new Map<string, Buffer>();
 
   constructor(private readonly ctx: StoreContext, private readonly db: BinaryDb) {}
 
   /** A copy of the cached vector, or undefined (absent, expired, other schema version). */
   get(key: string): Float32Array | undefined {
+    const k = cacheKey(key);
     // getBinaryFast borrows lmdb's shared read buffer; copyPayload makes the only copy.
-    const buf = this.db.getBinaryFast(cacheKey(key));
+    const buf = this.pending.get(k) ?? this.db.getBinaryFast(k);
     const header = buf === undefined ? undefined : decodeHeader(buf);
     if (buf === undefined || header === undefined || header.rows !== 1 || (header.expiresAt !== 0 && this.ctx.now() >= header.expiresAt)) {
       this.misses++;
@@ -54,11 +57,20 @@ export class EmbeddingCache {
     assertWritable(this.ctx, 'embeddings.put');
     checkVector(vec, vec.length, 'embeddings.put');
     const expiresAt = ttlSeconds === undefined ? 0 : expiryFrom(this.ctx.now(), ttlSeconds);
-    await this.db.put(cacheKey(key), encodeVectors(vec, vec.length, expiresAt));
+    const k = cacheKey(key);
+    const buf = encodeVectors(vec, vec.length, expiresAt);
+    this.pending.set(k, buf);
+    try {
+      await this.ctx.cacheWrites.add(() => this.db.put(k, buf));
+    } finally {
+      if (this.pending.get(k) === buf) this.pending.delete(k);
+    }
   }
 
   async delete(key: string): Promise<boolean> {
     assertWritable(this.ctx, 'embeddings.delete');
+    this.ctx.cacheWrites.flush(); // a queued put must not land after the delete
+    this.pending.delete(cacheKey(key));
     return removeKey(this.ctx, this.db, cacheKey(key));
   }
 

@@ -7,6 +7,7 @@
  *   --warmup <s>       uncounted warm-up phase before it (default 5: V8 still tiers up the ONNX wasm and hot JS for the first seconds)
  *   --connections <n>  concurrent connections (default: the scenario's, usually 32)
  *   --pool-size <n>    OPENSESAME_POOL_SIZE of the server under test (default: its own)
+ *   --rate <req/s>     offered load of the latency phase (default: the scenario's, bench/lib/targets.ts)
  */
 
 export interface BenchArgs {
@@ -18,6 +19,8 @@ export interface BenchArgs {
   connections: number | undefined;
   /** Worker threads of the server under test; undefined: the server's default (core count). */
   poolSize: number | undefined;
+  /** Offered load of the latency phase in req/s; undefined: the scenario's default. */
+  rate: number | undefined;
 }
 
 export const DEFAULT_ARGS: Readonly<BenchArgs> = Object.freeze({
@@ -25,6 +28,7 @@ export const DEFAULT_ARGS: Readonly<BenchArgs> = Object.freeze({
   warmupS: 5,
   connections: undefined,
   poolSize: undefined,
+  rate: undefined,
 });
 
 export class ArgsError extends Error {}
@@ -56,8 +60,11 @@ export function parseArgs(argv: readonly string[]): Readonly<BenchArgs> {
       case 'pool-size':
         out.poolSize = Math.round(intFlag(name, value(), 1, 256));
         break;
+      case 'rate':
+        out.rate = Math.round(intFlag(name, value(), 1, 1_000_000));
+        break;
       default:
-        throw new ArgsError(`unknown flag "${flag}" (known: --duration, --warmup, --connections, --pool-size)`);
+        throw new ArgsError(`unknown flag "${flag}" (known: --duration, --warmup, --connections, --pool-size, --rate)`);
     }
   }
   return Object.freeze(out);
@@ -68,5 +75,6 @@ export function toArgv(args: Readonly<BenchArgs>): string[] {
   const out = ['--duration', String(args.durationS), '--warmup', String(args.warmupS)];
   if (args.connections !== undefined) out.push('--connections', String(args.connections));
   if (args.poolSize !== undefined) out.push('--pool-size', String(args.poolSize));
+  if (args.rate !== undefined) out.push('--rate', String(args.rate));
   return out;
 }

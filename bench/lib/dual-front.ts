@@ -2,7 +2,7 @@
  * Child process of the http-vs-uws scenario: ONE server process whose prediction pipeline
  * (PredictService, pool, store, from the built dist/) is served twice: by the normal uWS
  * front end (startServer, OPENSESAME_API_PORT) and by a small node:http front end on
- * `--http-port`. Both do the same per-request work around ctx.predictor.predict — JSON
+ * `--http-port`. Both do the same per-request work around ctx.predictor.predictJson — JSON
  * content-type check, parse, schema validation, catalog errors, the request metrics — so
  * a difference in a load run is the HTTP layer's.
  *
@@ -70,13 +70,14 @@ async function main(): Promise<void> {
       throw Errors.badJson((err as Error).message);
     }
     const body = check(validatePredict, parsed);
-    return { status: 200, body: await ctx.predictor.predict(body, `node-http-${(counter++).toString(36)}`) };
+    // The JSON text, as the uWS route sends it (no parse and re-serialise).
+    return { status: 200, body: await ctx.predictor.predictJson(body, `node-http-${(counter++).toString(36)}`) };
   };
 
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      const text = JSON.stringify(body);
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
       res.end(text);
       if (req.url === '/predict') {

@@ -29,14 +29,20 @@ export interface ScenarioOutcome {
 }
 
 /** Settings every report lists. */
-export function baseSettings(args: Readonly<BenchArgs>, connections: number): Record<string, unknown> {
+export function baseSettings(args: Readonly<BenchArgs>, connections: number, offeredRate?: number): Record<string, unknown> {
   return {
     duration_s: args.durationS,
     warmup_s: args.warmupS,
     connections,
     pipelining: 1,
+    ...(offeredRate !== undefined ? { latency_phase_offered_rps: offeredRate } : {}),
     pool_size: args.poolSize ?? 'default (cores)',
   };
+}
+
+/** The offered load of a scenario's latency phase: --rate when given, else the scenario's default. */
+export function offeredRate(args: Readonly<BenchArgs>, scenarioDefault: number | undefined): number | undefined {
+  return args.rate ?? scenarioDefault;
 }
 
 /** Server env from the flags (pool size) plus the scenario's own. */
@@ -134,6 +140,11 @@ export function cpuMeter(server: Pick<ServerProcess, 'cpu'>): { start(): void; e
 export interface HttpScenarioOptions {
   /** Connections when --connections is not given. Default 32. */
   connections?: number;
+  /**
+   * Offered load (req/s) of the latency phase, run after the throughput phase; --rate
+   * overrides it. Undefined: the throughput phase only (its latencies are then the ones checked).
+   */
+  latencyRate?: number;
   /** Server environment added to the harness defaults. */
   env?: Record<string, string>;
   /** After the server is ready and before the load (e.g. upload a spec); may return notes. */
@@ -146,34 +157,41 @@ export interface HttpScenarioOptions {
   summarize?: (samples: ResponseSample[]) => { notes?: string[]; extra?: Record<string, unknown> };
 }
 
-/** Server child + warm-up + measured autocannon run against POST /predict. */
+/** Server child + warm-up + throughput phase (+ latency phase) of autocannon against POST /predict. */
 export async function runHttpScenario(args: Readonly<BenchArgs>, o: HttpScenarioOptions): Promise<ScenarioOutcome> {
   const connections = args.connections ?? o.connections ?? DEFAULT_CONNECTIONS;
+  const rate = o.latencyRate === undefined ? undefined : offeredRate(args, o.latencyRate);
   const server = await startServerProcess({ env: serverEnv(args, o.env) });
   try {
     const notes = (await o.prepare?.(server)) ?? [];
-    const meter = cpuMeter(server);
-    const { metrics, samples } = await runHttpLoad({
-      onMeasure: (phase) => (phase === 'start' ? meter.start() : meter.end()),
+    const meters = { throughput: cpuMeter(server), latency: cpuMeter(server) };
+    const { metrics, latency, samples } = await runHttpLoad({
+      onMeasure: (edge, phase) => (edge === 'start' ? meters[phase].start() : meters[phase].end()),
       url: server.url,
       body: o.body,
       connections,
       durationS: args.durationS,
       warmupS: args.warmupS,
+      latencyRate: rate,
       sampleEvery: o.sampleEvery,
     });
     const more = o.summarize?.(samples) ?? {};
     const errors = samples.filter((s) => s.errorCode !== undefined);
     if (errors.length) notes.push(`non-2xx samples: ${errors.map((s) => `${s.status} ${s.errorCode}`).slice(0, 5).join(', ')}`);
+    const throughputPhase = { ...metrics, cpu: meters.throughput.result(metrics.requests.total) };
+    const latencyPhase = latency ? { ...latency, cpu: meters.latency.result(latency.requests.total) } : undefined;
     return {
-      settings: baseSettings(args, connections),
+      settings: baseSettings(args, connections, rate),
       metrics: {
-        ...metrics,
+        throughput_phase: throughputPhase,
+        ...(latencyPhase ? { latency_phase: latencyPhase } : {}),
+        // Over both measured phases: the "error rate 0" and "total < 800 ms" checks.
+        errors_total: metrics.errors_total + (latency?.errors_total ?? 0),
+        latency_max: Math.max(metrics.latency.max, latency?.latency.max ?? -Infinity),
         startup_ms: Math.round(server.startupMs),
         rss_peak_mb: Math.round(server.rssPeakMb() * 10) / 10,
         rss_hwm_mb: Math.round(server.rssHwmMb() * 10) / 10,
         ...sampleSummaries(samples),
-        cpu: meter.result(metrics.requests.total),
       },
       notes: [...notes, ...(more.notes ?? [])],
       extra: more.extra,

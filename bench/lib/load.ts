@@ -1,8 +1,17 @@
 /**
- * The HTTP load phase: autocannon's programmatic API with fixed flags (pipelining 1,
- * 10 s timeout), an uncounted warm-up run first, then the measured run. Each request body
- * comes from a factory of a global request number, so "unique prompt per request" holds
- * across connections and across the warm-up/measured boundary.
+ * The HTTP load phases: autocannon's programmatic API with fixed flags (pipelining 1,
+ * 10 s timeout), an uncounted warm-up run first, then two measured runs:
+ *
+ *  - throughput: `connections` closed-loop connections as fast as the server answers
+ *    (saturation). Its req/s is the capacity; its latencies are mostly queueing (Little's
+ *    law: mean latency ~ connections / throughput), so they are reported, not judged.
+ *  - latency: an open-loop load at a fixed offered rate below capacity (paced-load.ts:
+ *    request i is due at i / rate, latency runs from the due time; not autocannon, whose
+ *    rate limit sends each second's quota as a burst). Its percentiles are the service
+ *    latencies the latency targets are about. Skipped when no rate is given.
+ *
+ * Each request body comes from a factory of a global request number, so "unique prompt
+ * per request" holds across connections and across phase boundaries.
  *
  * Every response time is recorded exactly (stats.ts); 1 in `sampleEvery` 2xx bodies —
  * and every non-2xx body, up to a cap — is parsed for the server's own timings
@@ -10,6 +19,7 @@
  * pay for on the shared cores.
  */
 import autocannon from 'autocannon';
+import { runPacedLoad } from './paced-load';
 import { LatencyRecorder, type LatencySummary } from './stats';
 
 export interface HttpLoadOptions {
@@ -22,13 +32,18 @@ export interface HttpLoadOptions {
   /** Extra request headers. */
   headers?: Record<string, string>;
   connections: number;
+  /** Seconds of each measured phase. */
   durationS: number;
   warmupS: number;
+  /** Offered load of the latency phase, req/s over all connections; undefined: no latency phase. */
+  latencyRate?: number;
   /** Parse one in this many 2xx bodies. Default 50. */
   sampleEvery?: number;
-  /** Called right before and right after the measured run (CPU accounting). */
-  onMeasure?: (phase: 'start' | 'end') => void;
+  /** Called right before and right after each measured phase (CPU accounting). */
+  onMeasure?: (edge: 'start' | 'end', phase: LoadPhase) => void;
 }
+
+export type LoadPhase = 'throughput' | 'latency';
 
 /** What one parsed response said about itself. */
 export interface ResponseSample {
@@ -47,12 +62,16 @@ export interface ResponseSample {
 }
 
 export interface LoadMetrics {
+  phase: LoadPhase;
+  /** Latency phase only: the offered load in req/s, and achieved / offered (1 = kept up). */
+  offered_rate?: number;
+  achieved_ratio?: number;
   /** Responses per second (autocannon's per-second mean), total responses, requests sent. */
   requests: { average: number; total: number; sent: number };
   /** Exact per-response latency, ms. */
   latency: LatencySummary;
-  /** autocannon's own histogram (whole ms, floored), for comparison with other autocannon reports. */
-  latency_autocannon: { p50: number; p97_5: number; p99: number; average: number; max: number };
+  /** autocannon's own histogram (whole ms, floored), for comparison with other autocannon reports (autocannon phases only). */
+  latency_autocannon?: { p50: number; p97_5: number; p99: number; average: number; max: number };
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -65,7 +84,11 @@ export interface LoadMetrics {
 }
 
 export interface HttpLoadResult {
+  /** The saturation phase. */
   metrics: LoadMetrics;
+  /** The phase at the offered load, when latencyRate was given. */
+  latency?: LoadMetrics;
+  /** Sampled bodies of both measured phases. */
   samples: ResponseSample[];
 }
 
@@ -101,7 +124,10 @@ function once(opts: autocannon.Options, onLatency?: (ms: number) => void): Promi
   });
 }
 
-/** Warm-up (not counted), then the measured run. */
+/** Pause between the phases, so the second does not start on the first one's backlog (GC, cache writes). */
+const PHASE_GAP_MS = 1000;
+
+/** Warm-up (not counted), then the throughput phase, then the latency phase (when a rate is given). */
 export async function runHttpLoad(o: HttpLoadOptions): Promise<HttpLoadResult> {
   let n = 0;
   let measuring = false;
@@ -130,17 +156,17 @@ export async function runHttpLoad(o: HttpLoadOptions): Promise<HttpLoadResult> {
     timeout: 10,
     requests: [request],
   };
-  if (o.warmupS > 0) await once({ ...base, duration: o.warmupS });
-  measuring = true;
-  const rec = new LatencyRecorder();
-  o.onMeasure?.('start');
-  const r = await once({ ...base, duration: o.durationS }, (ms) => rec.record(ms));
-  o.onMeasure?.('end');
-  measuring = false;
-  const status_codes: Record<string, number> = {};
-  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) status_codes[code] = v.count ?? 0;
-  return {
-    metrics: {
+  const measure = async (phase: LoadPhase): Promise<LoadMetrics> => {
+    measuring = true;
+    const rec = new LatencyRecorder();
+    o.onMeasure?.('start', phase);
+    const r = await once({ ...base, duration: o.durationS }, (ms) => rec.record(ms));
+    o.onMeasure?.('end', phase);
+    measuring = false;
+    const status_codes: Record<string, number> = {};
+    for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) status_codes[code] = v.count ?? 0;
+    return {
+      phase,
       requests: { average: r.requests.average, total: r.requests.total, sent: r.requests.sent },
       latency: rec.summary(),
       latency_autocannon: { p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99, average: r.latency.average, max: r.latency.max },
@@ -152,7 +178,27 @@ export async function runHttpLoad(o: HttpLoadOptions): Promise<HttpLoadResult> {
       duration_s: r.duration,
       connections: r.connections,
       pipelining: r.pipelining,
-    },
-    samples,
+    };
   };
+  if (o.warmupS > 0) await once({ ...base, duration: o.warmupS });
+  const metrics = await measure('throughput');
+  let latency: LoadMetrics | undefined;
+  if (o.latencyRate !== undefined) {
+    await new Promise((r) => setTimeout(r, PHASE_GAP_MS));
+    measuring = true;
+    o.onMeasure?.('start', 'latency');
+    latency = await runPacedLoad({
+      url: o.url,
+      path: request.path!,
+      headers: request.headers as Record<string, string>,
+      body: () => o.body(n++),
+      rate: o.latencyRate,
+      durationS: o.durationS,
+      connections: o.connections,
+      onResponse: request.onResponse as (status: number, text: string) => void,
+    });
+    o.onMeasure?.('end', 'latency');
+    measuring = false;
+  }
+  return { metrics, latency, samples };
 }

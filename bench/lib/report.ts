@@ -32,8 +32,18 @@ export function describeMachine(): Machine {
   };
 }
 
-/** Load metrics plus what the server process and the sampled bodies tell. */
-export interface ScenarioMetrics extends LoadMetrics {
+/** A load scenario's metrics: its phases plus what the server process and the sampled bodies tell. */
+export interface ScenarioMetrics {
+  /** Closed-loop connections at saturation (req/s is checked here). */
+  throughput_phase: LoadMetrics & { cpu?: unknown };
+  /** Offered load below capacity (latency percentiles are checked here), when the scenario has one. */
+  latency_phase?: LoadMetrics & { cpu?: unknown };
+  /** Both phases. */
+  errors_total: number;
+  latency_max: number;
+  /** Single-phase reports of older runs / comparisons may still carry these. */
+  latency?: LoadMetrics['latency'];
+  latency_autocannon?: LoadMetrics['latency_autocannon'];
   startup_ms: number;
   /** Highest VmRSS of the server seen every 200 ms, MB. */
   rss_peak_mb: number;
@@ -129,7 +139,23 @@ export function toMarkdown(r: ScenarioReport): string {
     '|---|---:|---:|---|',
     ...r.checks.map((c) => `| ${c.metric} | ${fmt(c.actual)} | ${c.op} ${c.target} ${c.unit} | ${c.pass ? 'ok' : '**MISSED**'} |`),
   ];
-  const mx = r.metrics as Partial<ScenarioMetrics>;
+  const mx = r.metrics as Partial<ScenarioMetrics> & Record<string, unknown>;
+  const phases = (['throughput_phase', 'latency_phase'] as const).filter((k) => mx[k] && typeof mx[k] === 'object');
+  if (phases.length) {
+    lines.push('', '| phase | load | req/s | p50 ms | p97.5 ms | p99 ms | max ms | errors | main CPU ms/req | other CPU ms/req |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const k of phases) {
+      const p = mx[k] as Record<string, any>;
+      const load = k === 'latency_phase' ? `${p.offered_rate} req/s offered (achieved ${fmt(p.achieved_ratio, 3)})` : `${p.connections} connections, closed loop (saturation)`;
+      const l = p.latency ?? {};
+      lines.push(
+        `| ${k === 'latency_phase' ? 'latency' : 'throughput'} | ${load} | ${fmt(p.requests?.average, 0)} | ${fmt(l.p50, 3)} | ${fmt(l.p97_5, 3)} | ${fmt(l.p99, 3)} | ${fmt(l.max, 1)} | ${fmt(p.errors_total, 0)} | ${fmt(p.cpu?.server_main_ms_per_req, 3)} | ${fmt(p.cpu?.server_other_ms_per_req, 3)} |`,
+      );
+    }
+    lines.push(
+      '',
+      'Throughput-phase latencies are mostly queueing at saturation (reported, not checked); latency targets are checked on the latency phase. Latencies are exact per response; CPU is per response of the server main thread / its other threads (workers, V8 and libuv helpers).',
+    );
+  }
   const lat = mx.latency;
   if (lat && typeof lat.p50 === 'number') {
     lines.push('', `latency ms (exact): p50 ${fmt(lat.p50, 3)} · p97_5 ${fmt(lat.p97_5, 3)} · p99 ${fmt(lat.p99, 3)} · max ${fmt(lat.max, 3)} · avg ${fmt(lat.average, 3)} over ${lat.count} responses`);

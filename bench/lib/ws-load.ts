@@ -8,7 +8,11 @@
  *   server -> { type: "prediction", id, stage: "final", ... }
  *   server -> { type: "error", id, code, message }
  *
- * A warm-up phase runs on the same connections first and is not counted.
+ * A warm-up phase runs on the same connections first and is not counted. Then the
+ * throughput phase (closed loop: each connection sends its next message when the last one
+ * is answered, i.e. saturation) and, when `latencyRate` is given, the latency phase: the
+ * same connections send at a fixed total rate (round-robin, open loop: several messages
+ * may be in flight per connection), so latency is measured below capacity.
  */
 import WebSocket from 'ws';
 import { LatencyRecorder, type LatencySummary } from './stats';
@@ -25,11 +29,17 @@ export interface WsLoadOptions {
   timeoutMs?: number;
   /** Read the server's timings from one in this many final replies. Default 10. */
   sampleEvery?: number;
-  /** Called right before and right after the measured phase (CPU accounting). */
-  onMeasure?: (phase: 'start' | 'end') => void;
+  /** Offered load of the latency phase, messages per second over all connections; undefined: none. */
+  latencyRate?: number;
+  /** Called right before and right after each measured phase (CPU accounting). */
+  onMeasure?: (edge: 'start' | 'end', phase: 'throughput' | 'latency') => void;
 }
 
 export interface WsLoadMetrics {
+  phase: 'throughput' | 'latency';
+  /** Latency phase only: offered messages per second, and achieved / offered. */
+  offered_rate?: number;
+  achieved_ratio?: number;
   /** Final replies per second over the measured phase, their total, messages sent. */
   requests: { average: number; total: number; sent: number };
   /** Send -> final reply, ms, exact. */
@@ -71,16 +81,25 @@ function metadataOf(msg: Record<string, any>): Record<string, any> | undefined {
   return msg.metadata ?? msg.prediction?.metadata ?? msg.response?.metadata ?? msg.result?.metadata;
 }
 
-export async function runWsLoad(o: WsLoadOptions): Promise<WsLoadMetrics> {
+export interface WsLoadResult {
+  throughput: WsLoadMetrics;
+  latency?: WsLoadMetrics;
+}
+
+const newCounters = () => ({ sent: 0, done: 0, errors: 0, timeouts: 0, errorReplies: 0, codes: {} as Record<string, number>, ml: [] as number[] });
+
+export async function runWsLoad(o: WsLoadOptions): Promise<WsLoadResult> {
   const timeoutMs = o.timeoutMs ?? 10_000;
   const sampleEvery = o.sampleEvery ?? 10;
   const sockets = await Promise.all(Array.from({ length: o.connections }, () => connect(o.url)));
   let n = 0;
   let measuring = false;
   let sending = true;
-  const lat = new LatencyRecorder();
-  const latFast = new LatencyRecorder();
-  const m = { sent: 0, done: 0, errors: 0, timeouts: 0, errorReplies: 0, codes: {} as Record<string, number>, ml: [] as number[] };
+  /** closed: a reply triggers the connection's next message; paced: a timer sends. */
+  let paced = false;
+  let lat = new LatencyRecorder();
+  let latFast = new LatencyRecorder();
+  let m = newCounters();
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
@@ -100,7 +119,7 @@ export async function runWsLoad(o: WsLoadOptions): Promise<WsLoadMetrics> {
         pending.delete(id);
         if (measuring) m.timeouts++;
         settle();
-        sendNext();
+        if (!paced) sendNext();
       }, timeoutMs);
       pending.set(id, { sentAt: performance.now(), timer, counted: measuring });
       inFlight++;
@@ -138,7 +157,7 @@ export async function runWsLoad(o: WsLoadOptions): Promise<WsLoadMetrics> {
         }
       }
       settle();
-      sendNext();
+      if (!paced) sendNext();
     });
     const lost = () => {
       for (const p of pending.values()) {
@@ -158,27 +177,50 @@ export async function runWsLoad(o: WsLoadOptions): Promise<WsLoadMetrics> {
 
   const starters = sockets.map(wire);
   const waitIdle = () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r)));
-  /** Send for `seconds`, then stop sending and wait for every reply still due. */
-  const phase = async (seconds: number) => {
+  /** Send for `seconds` (closed loop, or paced at `rate` messages/s), then stop and wait for every reply still due. */
+  const phase = async (seconds: number, rate?: number) => {
     sending = true;
-    for (const start of starters) start();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    paced = rate !== undefined;
+    if (rate === undefined) {
+      for (const start of starters) start();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+    } else {
+      const t0 = performance.now();
+      let sent = 0;
+      let next = 0;
+      await new Promise<void>((resolve) => {
+        const tick = setInterval(() => {
+          const elapsed = (performance.now() - t0) / 1000;
+          if (elapsed >= seconds) {
+            clearInterval(tick);
+            resolve();
+            return;
+          }
+          for (let due = Math.floor(elapsed * rate) - sent; due > 0; due--, sent++) starters[next++ % starters.length]!();
+        }, 1);
+      });
+    }
     sending = false;
     await waitIdle();
     drained = undefined;
   };
 
-  try {
-    if (o.warmupS > 0) await phase(o.warmupS);
+  const measured = async (which: 'throughput' | 'latency', rate?: number): Promise<WsLoadMetrics> => {
+    m = newCounters();
+    lat = new LatencyRecorder();
+    latFast = new LatencyRecorder();
     measuring = true;
-    o.onMeasure?.('start');
+    o.onMeasure?.('start', which);
     const started = performance.now();
-    await phase(o.durationS);
+    await phase(o.durationS, rate);
     const elapsedS = (performance.now() - started) / 1000;
-    o.onMeasure?.('end');
+    o.onMeasure?.('end', which);
     measuring = false;
+    const average = Math.round((m.done / elapsedS) * 100) / 100;
     return {
-      requests: { average: Math.round((m.done / elapsedS) * 100) / 100, total: m.done, sent: m.sent },
+      phase: which,
+      ...(rate !== undefined ? { offered_rate: rate, achieved_ratio: Math.round((average / rate) * 1000) / 1000 } : {}),
+      requests: { average, total: m.done, sent: m.sent },
       latency: lat.summary(),
       latency_fast: latFast.summary(),
       errors: m.errors,
@@ -190,6 +232,14 @@ export async function runWsLoad(o: WsLoadOptions): Promise<WsLoadMetrics> {
       connections: o.connections,
       mlScoringMs: m.ml,
     };
+  };
+
+  try {
+    if (o.warmupS > 0) await phase(o.warmupS);
+    const throughput = await measured('throughput');
+    if (o.latencyRate === undefined) return { throughput };
+    await new Promise((r) => setTimeout(r, 1000));
+    return { throughput, latency: await measured('latency', o.latencyRate) };
   } finally {
     for (const ws of sockets) ws.terminate();
   }

@@ -45,9 +45,9 @@ export function registerRoutes(ctx: ServerContext): void {
     async (req: HttpRequest): Promise<HttpReply> => {
       const limitHeaders = rateLimit(ctx, req);
       const body = check(validatePredict, jsonBody(req));
-      const res = await ctx.predictor.predict(body, req.id);
+      const json = await ctx.predictor.predictJson(body, req.id);
       if (ctx.config.logPrompts) logger.debug({ request_id: req.id, prompt: body.prompt }, 'prompt');
-      return { status: 200, body: res, headers: limitHeaders };
+      return { status: 200, body: json, contentType: 'application/json', headers: limitHeaders };
     },
     { body: true },
   );

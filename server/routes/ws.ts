@@ -145,12 +145,13 @@ export function registerWsRoutes(ctx: ServerContext): void {
     const startedAt = performance.now();
     const requestId = `${s.req.id}.${++s.seq}`;
     ctx.predictor
-      .predict(body, requestId, { onFast: (fast) => send(conn, { type: 'prediction', id, stage: 'fast', ...fast }) })
+      .predictJson(body, requestId, { onFast: (fast) => send(conn, { type: 'prediction', id, stage: 'fast', ...fast }) })
       .then(
         (final) => {
           metrics.requests.inc({ route: '/ws', method: 'predict', status: '200' });
           metrics.requestSeconds.observe({ route: '/ws predict' }, (performance.now() - startedAt) / 1000);
-          send(conn, { type: 'prediction', id, stage: 'final', ...final });
+          // = JSON.stringify({ type, id, stage, ...response }) without parsing the response text.
+          conn.send(`{"type":"prediction","id":${JSON.stringify(id)},"stage":"final",${final.slice(1)}`);
         },
         (err: unknown) => sendError(conn, id, err, 'predict'),
       )
