@@ -65,6 +65,7 @@ export const FEATURE_NAMES = [
   'people_lists',
   'field_hit',
   'person_lookup',
+  'entity_lookup',
 ] as const;
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
@@ -198,7 +199,12 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 47] = f.peopleLists;
     out[o + 48] = fieldHits(pc.fieldTerms[c]!, sig.promptTerms);
     // The prompt names a person, no person is known yet, and this call looks people up.
-    out[o + 49] = sig.personNames > 0 && f.personish && (f.kind === 'search' || f.kind === 'list') && !sig.knownResources.has(f.resource) ? 1 : 0;
+    // (A search finds a named person; a plain listing only lets one scan for them.)
+    const lookup = f.kind === 'search' ? 1 : f.kind === 'list' && !f.qualifier ? 0.5 : 0;
+    const unknown = !sig.knownResources.has(f.resource);
+    out[o + 49] = sig.personNames > 0 && f.personish && unknown ? lookup : 0;
+    // The prompt names something (a title, a quoted name) and this call can look it up.
+    out[o + 50] = sig.entities > 0 && unknown ? lookup : 0;
   }
 }
 
@@ -217,11 +223,18 @@ const PLAN_WEIGHTS = [1, 0.6, 0.4];
 function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Array): Map<number, number> {
   const g = pc.graph;
   const called = new Set(sig.history);
+  // The PLAN_TARGETS best-scoring endpoints not yet called, best first (ties: lower index),
+  // by one pass instead of sorting the whole catalog.
   const goals: number[] = [];
-  const order = Array.from(score.keys()).sort((a, b) => score[b]! - score[a]! || a - b);
-  for (const i of order) {
-    if (goals.length === PLAN_TARGETS) break;
-    if (!called.has(i)) goals.push(i);
+  for (let i = 0; i < score.length; i++) {
+    if (called.has(i)) continue;
+    const v = score[i]!;
+    let at = goals.length;
+    while (at > 0 && v > score[goals[at - 1]!]!) at--;
+    if (at < PLAN_TARGETS) {
+      goals.splice(at, 0, i);
+      if (goals.length > PLAN_TARGETS) goals.pop();
+    }
   }
   const out = new Map<number, number>();
   const add = (i: number, w: number) => out.set(i, (out.get(i) ?? 0) + w);

@@ -182,9 +182,11 @@ t.test('hostile clients against one server', async (t) => {
     c.write('POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
     const piece = Buffer.alloc(64 * 1024, 'a');
     let sent = 0;
-    // Stream until the server answers; stop writing as soon as it does, so the answer is
-    // not lost to a reset caused by unread bytes.
-    while (sent < limit * 3 && c.received.length === 0 && !c.closed) {
+    // Stream one piece past the limit and stop, without ever ending the chunked body: an
+    // answer can then only come from the limit being crossed, and no byte arrives after
+    // the server closes (bytes written to a closed socket make the peer reset the
+    // connection, which can discard the 413 before the client reads it).
+    while (sent <= limit && c.received.length === 0 && !c.closed) {
       c.write(`${piece.length.toString(16)}\r\n`);
       c.write(piece);
       c.write('\r\n');

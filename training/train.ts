@@ -7,7 +7,7 @@
  *     -> rows via the server's own candidate generator and features (build-dataset.ts)
  *     -> LambdaMART (training/lambdamart.ts) -> model file + training report
  *
- * Flags: --count N (workflows, default 12000) --seed S --directory-sample N (default 250)
+ * Flags: --count N (workflows, default 20000) --seed S --directory-sample N (default 250)
  *        --out FILE --report FILE --from-feedback [--data-dir DIR]
  *        --n-estimators N --num-leaves N --learning-rate X --quiet
  */
@@ -55,7 +55,7 @@ export const TRAIN_DEFAULTS: Partial<LambdaMartParams> = { n_estimators: 200, nu
 export function parseTrainArgs(argv: string[]): TrainCliOptions {
   const root = packageRoot();
   const o: TrainCliOptions = {
-    count: 12_000,
+    count: 20_000,
     seed: 42,
     directorySample: 250,
     out: path.join(root, 'models', 'ranker.json'),
