@@ -111,6 +111,8 @@ const CACHE_WRITE_MAX_OPS = 1000;
 
 /** Named databases plus the root environment (root.close() closes them all). */
 const MAX_DBS = 16;
+/** Address space reserved for the map (see openStore). */
+const MAP_SIZE_BYTES = 8 * 1024 ** 3;
 
 /**
  * Opens (creating when missing, unless read-only) the store at `opts.path`, checking the
@@ -127,7 +129,11 @@ export function openStore<P = unknown>(opts: StoreOptions): Store<P> {
   }
   // noSubdir: false — the data dir is always a directory; lmdb-js would otherwise take a
   // name with a dot in it ("/var/lib/opensesame.d") for a single-file environment.
-  const root = open({ path: opts.path, maxDbs: MAX_DBS, readOnly, noSubdir: false });
+  // A fixed, generous address-space reservation: without one lmdb-js maps the file in
+  // chunks as it grows and keeps the earlier mappings, so the same pages were counted in
+  // the resident set once per mapping (seen: 167 MB resident for a 75 MB file). This is
+  // virtual address space, not memory; lmdb-js still grows the map if it ever fills.
+  const root = open({ path: opts.path, maxDbs: MAX_DBS, readOnly, noSubdir: false, mapSize: MAP_SIZE_BYTES });
   try {
     // Check the schema stamp before opening (and so creating) anything else: a data dir
     // we refuse must be left exactly as we found it.
