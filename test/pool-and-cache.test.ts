@@ -56,6 +56,23 @@ t.test('pool: overload sheds with 503, a crashed worker fails only its request',
   t.ok(s.server.ctx.pool.stats().failures >= 1);
 });
 
+t.test('pool: tasks start in the order they were submitted, and the queue is counted', async (t) => {
+  const s = await startTestServer(t, { poolSize: 1, queueLimit: 64, taskTimeoutMs: 60_000 });
+  t.equal((await s.post('/predict', { prompt: 'warm up' })).status, 200);
+  const pool = s.server.ctx.pool;
+  const spec = s.server.ctx.specs.get('saas')!;
+  const order: number[] = [];
+  const tasks = Array.from({ length: 24 }, (_, i) =>
+    pool
+      .predict({ specId: 'saas', catalogHash: spec.catalog.hash, transitionsVersion: 0, prompt: `find invoice ${i} of customer ${i * 7}`, history: [], topN: 5, now: Date.now() })
+      .then(() => order.push(i)),
+  );
+  t.ok(pool.stats().queueSize >= 20, `waiting tasks are counted (${pool.stats().queueSize})`);
+  await Promise.all(tasks);
+  t.same(order, Array.from({ length: 24 }, (_, i) => i), 'first come, first served');
+  t.equal(pool.stats().queueSize, 0);
+});
+
 t.test('pool: a task past its deadline gives 504', async (t) => {
   const s = await startTestServer(t, { poolSize: 1, taskTimeoutMs: 10 });
   // The first task on a fresh worker loads the catalog and encoder: far beyond 10 ms.
