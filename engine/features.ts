@@ -66,6 +66,7 @@ export const FEATURE_NAMES = [
   'field_hit',
   'person_lookup',
   'entity_lookup',
+  'count_field',
 ] as const;
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
@@ -121,6 +122,8 @@ export interface RequestSignals {
   personNames: number;
   /** The prompt asks who (who / whom / whose): the answer is people. */
   who: boolean;
+  /** The prompt asks how many (how many / number of / count of). */
+  countQuestion: boolean;
 }
 
 /**
@@ -205,6 +208,8 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 49] = sig.personNames > 0 && f.personish && unknown ? lookup : 0;
     // The prompt names something (a title, a quoted name) and this call can look it up.
     out[o + 50] = sig.entities > 0 && unknown ? lookup : 0;
+    // "How many episodes does it have?" is answered by a record with a count of episodes.
+    out[o + 51] = sig.countQuestion ? fieldHits(pc.countTerms[c]!, sig.promptTerms) : 0;
   }
 }
 

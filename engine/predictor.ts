@@ -155,6 +155,7 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     idValues: countIdValues(input.prompt),
     personNames: countPersonNames(input.prompt),
     who: /\bwho(m|se)?\b/i.test(input.prompt),
+    countQuestion: COUNT_QUESTION.test(input.prompt),
     entityContext: new Set(entityNeighbours(input.prompt).map(stem)),
     lastReturnsIds: history.length > 0 && pc.returnsIds[history[history.length - 1]!]!,
     historySimilarity,
@@ -173,6 +174,9 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     transitions: input.transitions,
   };
 }
+
+/** "how many seats ...", "the number of episodes", "count of open tickets". */
+const COUNT_QUESTION = /\b(how many|number of|count of)\b/i;
 
 /**
  * out[i] = (sum over j of q[j] * M[i * d + j]) * scale, for rows i < n. Each sum runs in

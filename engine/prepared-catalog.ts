@@ -6,7 +6,7 @@ import type { TextEncoder } from './embedder';
 import { buildLexicalIndex, endpointText, type LexicalIndex } from './lexical';
 import { PathRouter } from './path-router';
 import { buildResourceGraph, type ResourceGraph } from './resource-graph';
-import { stem, terms } from './tokenizer';
+import { stem, terms, tokenize } from './tokenizer';
 import { isRecordLevel } from './people';
 import type { Catalog } from './types';
 
@@ -29,6 +29,12 @@ export interface PreparedCatalog {
    * attributes a question can ask for ("when was it released?", "how many episodes?").
    */
   fieldTerms: ReadonlySet<string>[];
+  /**
+   * Stemmed nouns of each endpoint's record-level count fields ("number_of_episodes",
+   * "follower_count", "total_seats" -> episod, follow, seat): the record itself answers
+   * "how many episodes does it have?", without listing them.
+   */
+  countTerms: ReadonlySet<string>[];
   /** Endpoint embeddings, row-major endpoints x dim, L2-normalised; undefined without an encoder. */
   embeddings: Float32Array | undefined;
   dim: number;
@@ -66,6 +72,7 @@ export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): P
     qualifierTerms: eps.map((e) => terms(graph.facts[e.index]!.qualifier ?? '')),
     returnsIds: eps.map((e) => e.responseFields.some((f) => /(^|[.\]])id$/i.test(f) || /(^|\.)[a-z]+_?id$/i.test(f))),
     fieldTerms: eps.map((e) => recordFieldTerms(e.responseFields, graph.facts[e.index]!.resourceTokens)),
+    countTerms: eps.map((e) => countFieldTerms(e.responseFields)),
     embeddings,
     dim: encoder ? encoder.dim : 0,
     encoderName: encoder ? encoder.name : 'none',
@@ -94,6 +101,31 @@ function recordFieldTerms(fields: readonly string[], resourceTokens: readonly st
     const cut = f.lastIndexOf('.');
     if (!isRecordLevel(cut < 0 ? '' : f.slice(0, cut))) continue;
     for (const t of terms(f.slice(cut + 1).replace(/\[\]$/, ''))) if (!GENERIC_FIELD_TERMS.has(t) && !own.has(t)) out.add(t);
+  }
+  return out;
+}
+
+/**
+ * The counted noun of a count field's words, or undefined: number_of_X, num_X, total_X,
+ * count_of_X, X_count, X_total. ("episode_number" is an ordinal, not a count.)
+ */
+export function countedNoun(words: readonly string[]): string[] | undefined {
+  if (words.length < 2) return undefined;
+  const [a, b] = words;
+  let rest: readonly string[] | undefined;
+  if ((a === 'number' || a === 'count') && b === 'of') rest = words.slice(2);
+  else if (a === 'num' || a === 'total' || a === 'count') rest = words.slice(b === 'of' ? 2 : 1);
+  else if (words[words.length - 1] === 'count' || words[words.length - 1] === 'total') rest = words.slice(0, -1);
+  return rest && rest.length ? [...rest] : undefined;
+}
+
+function countFieldTerms(fields: readonly string[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const f of fields) {
+    const cut = f.lastIndexOf('.');
+    if (!isRecordLevel(cut < 0 ? '' : f.slice(0, cut))) continue;
+    const noun = countedNoun(tokenize(f.slice(cut + 1).replace(/\[\]$/, '')));
+    if (noun) for (const t of terms(noun.join(' '))) if (!GENERIC_FIELD_TERMS.has(t)) out.add(t);
   }
   return out;
 }

@@ -152,7 +152,7 @@ const schemas: Record<string, Json> = {
     n_estimators: { type: 'integer', minimum: 1, maximum: 2000 },
     num_leaves: { type: 'integer', minimum: 2, maximum: 1024 },
     learning_rate: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-  }, undefined, { additionalProperties: false, description: 'Every field optional; defaults are those of `npm run train` (count 10000, seed 42, directory_sample 150).' }),
+  }, undefined, { additionalProperties: false, description: 'Every field optional. Defaults: count 10000, seed 42, directory_sample 150 — a lighter run than `npm run train` (20000 workflows, 1200 directory specs), so a job beside a serving process stays short.' }),
   GenerateDataRequest: obj(
     { ...jobBounds, count: { type: 'integer', minimum: 1, maximum: 100000 } },
     undefined,

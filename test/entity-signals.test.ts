@@ -9,7 +9,7 @@ import { FEATURE_NAMES, NUM_FEATURES } from '../engine/features';
 import { describesPeople, peopleLists, personGroups } from '../engine/people';
 import { countPersonNames, givenNames } from '../engine/person-names';
 import { predict } from '../engine/predictor';
-import { prepareCatalog } from '../engine/prepared-catalog';
+import { countedNoun, prepareCatalog } from '../engine/prepared-catalog';
 import { buildResourceGraph } from '../engine/resource-graph';
 import { baseForm, stem, terms } from '../engine/tokenizer';
 
@@ -140,4 +140,23 @@ t.test('features: person and attribute columns for real requests', async (t) => 
   const pages = run('how many words does the book "Silent River" have', ['GET /books/123']);
   t.equal(pages('GET /books/{book_id}')('field_hit'), 1, 'word_count answers "how many words"');
   t.equal(pages('GET /books/{book_id}/contributors')('field_hit'), 0);
+  t.equal(pages('GET /books/{book_id}')('count_field'), 1, 'a book counts its words');
+  t.equal(pages('GET /books/{book_id}/contributors')('count_field'), 0);
+  const plain = run('the words of the book "Silent River"', ['GET /books/123']);
+  t.equal(plain('GET /books/{book_id}')('count_field'), 0, 'no count asked for');
+});
+
+t.test('count fields: what a field counts, and ordinals that are not counts', async (t) => {
+  t.same(countedNoun(['number', 'of', 'episodes']), ['episodes']);
+  t.same(countedNoun(['follower', 'count']), ['follower']);
+  t.same(countedNoun(['total', 'seats']), ['seats']);
+  t.same(countedNoun(['num', 'pages']), ['pages']);
+  t.same(countedNoun(['count', 'of', 'open', 'tickets']), ['open', 'tickets']);
+  t.equal(countedNoun(['episode', 'number']), undefined, 'an ordinal');
+  t.equal(countedNoun(['count']), undefined);
+  t.equal(countedNoun(['number', 'of']), undefined);
+  const pc = await prepareCatalog(await buildCatalog(doc));
+  const at = (id: string) => [...pc.countTerms[pc.catalog.endpoints.findIndex((e) => e.id === id)]!];
+  t.same(at('GET /books/{book_id}'), [stem('word')]);
+  t.same(at('GET /charts/{kind}/{window}'), [], 'paging totals count pages and results, not attributes');
 });

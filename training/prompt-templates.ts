@@ -12,6 +12,7 @@ import type { Endpoint } from '../engine/types';
 import type { EndpointFacts } from '../engine/resource-graph';
 import { tokenize } from '../engine/tokenizer';
 import { personGroups, RECORD_CONTAINERS } from '../engine/people';
+import { countedNoun } from '../engine/prepared-catalog';
 import type { Entity, Rng } from './names';
 
 export interface PromptStep {
@@ -88,6 +89,8 @@ interface EndpointText {
   personish: boolean;
   /** Name of the response array that lists people ("authors"), when there is one. */
   whoNoun?: string;
+  /** What the record counts, from its count fields ("number_of_seats" -> "seats"). */
+  counts: string[];
   pathWords: Set<string>;
 }
 const textCache = new WeakMap<Endpoint, EndpointText>();
@@ -105,6 +108,7 @@ function textOf(e: Endpoint): EndpointText {
     descClause,
     core: objectCore(summaryClause),
     rootLeaves: leafNames(scalarFields(e.responseFields), true),
+    counts: countsOf(leafNames(scalarFields(e.responseFields), true)),
     personish: who !== undefined,
     whoNoun: who || undefined,
     pathWords: new Set(tokenize(e.path)),
@@ -212,6 +216,16 @@ function leafNames(fields: string[], rootOnly: boolean): string[] {
   return out;
 }
 
+/** Plural nouns of the count fields among leaf names ("follower_count" -> "followers"). */
+function countsOf(leaves: string[]): string[] {
+  const out = new Set<string>();
+  for (const l of leaves) {
+    const noun = countedNoun(l.split('_'));
+    if (noun && !/^(page|pages|result|results|item|items|record|records|row|rows|entries|count)$/.test(noun.join(' '))) out.add(pluralize(noun.join(' ')));
+  }
+  return [...out];
+}
+
 /** A scalar attribute of the response to ask about ("due date", "status"); undefined when none. */
 function attributeOf(e: Endpoint, rng: Rng): string | undefined {
   const leaves = textOf(e).rootLeaves.filter((l) => l && !/(^|_)(id|ids|url|uri|href|path|token|secret)$/.test(l) && l !== 'name' && l !== 'title');
@@ -236,6 +250,8 @@ interface Slots {
   firstClauseE: string;
   lead: string;
   attr?: string;
+  /** Something the final record counts ("episodes"), when it has count fields. */
+  count?: string;
   adj?: string;
   many: boolean;
   who: boolean;
@@ -270,6 +286,9 @@ const DETAIL: Template[] = [
   (s) => s.E && s.attr && `${s.E}: ${s.attr}?`,
   (s) => s.E && s.attr && `tell me the ${s.attr} of ${s.E}`,
   (s) => s.E && s.attr && `I'd like to know ${s.E}'s ${s.attr}`,
+  // A record that counts something answers "how many" about it without listing them.
+  (s) => s.E && s.count && `how many ${s.count} does ${s.E} have?`,
+  (s) => s.E && s.count && `how many ${s.count} are there in the ${s.R} ${s.E}?`,
 ];
 
 /** The user changes the entity itself (find R, then update/delete/act on it). */
@@ -328,6 +347,7 @@ const RANKED: Template[] = [
   (s) => s.adj && s.sameAsR && `details of the ${s.adj} ${s.R}`,
   (s) => s.adj && s.sameAsR && `tell me about the ${s.adj} ${s.R} right now`,
   (s) => s.adj && s.sameAsR && `${s.lead} the ${s.adj} ${s.R}`,
+  (s) => s.adj && s.sameAsR && s.count && `how many ${s.count} does the ${s.adj} ${s.R} have?`,
   (s) => s.clauseFirst,
   (s) => `pick any ${s.R} and ${s.clauseIt}`,
   (s) => !s.sameAsR && `${s.many ? s.Ss : s.S} of one of the ${s.Rs}`,
@@ -369,6 +389,7 @@ const SHORT_ONE: Template[] = [
   (s) => s.E && `${s.lead} ${s.S} ${s.E}`,
   (s) => s.E && `details of ${s.E}`,
   (s) => s.E && s.attr && `what is the ${s.attr} of ${s.E}?`,
+  (s) => s.E && s.count && `how many ${s.count} does ${s.E} have?`,
   (s) => s.E && `please ${s.clauseE}`,
   (s) => s.clause,
 ];
@@ -384,6 +405,10 @@ const WHO: Template[] = [
   (s) => s.E && `tell me who ${s.whoQ} of ${s.E}`,
   (s) => s.adj && `who ${s.whoQ} of the ${s.adj} ${s.R}?`,
   (s) => s.adj && `who ${s.whoQ} of today's ${s.adj} ${s.R}?`,
+  // Users ask who took part without naming the list that holds them.
+  (s) => s.E && `who worked on ${s.E}?`,
+  (s) => s.E && `who was involved in the ${s.R} ${s.E}?`,
+  (s) => s.adj && `who worked on the ${s.adj} ${s.R}?`,
 ];
 
 const READS = new Set(['list', 'search', 'read']);
@@ -541,6 +566,7 @@ export function renderGoalPrompt(ctx: GoalContext, rng: Rng): string {
     // An action's own verb ("cancel", "archive") is the only sensible lead for it.
     lead: last.facts.kind === 'action' && last.facts.actionVerb ? last.facts.actionVerb : rng.pick(LEAD[verb] ?? LEAD.get!),
     attr: attributeOf(last.endpoint, rng),
+    count: lastText.counts.length ? rng.pick(lastText.counts) : undefined,
     adj,
     many,
     who: lastText.personish,

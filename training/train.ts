@@ -7,7 +7,8 @@
  *     -> rows via the server's own candidate generator and features (build-dataset.ts)
  *     -> LambdaMART (training/lambdamart.ts) -> model file + training report
  *
- * Flags: --count N (workflows, default 20000) --seed S --directory-sample N (default 250)
+ * Flags: --count N (workflows, default 20000) --seed S --directory-sample N (default 1200:
+ *   nearly every directory spec within the size limits, about 1,150)
  *        --out FILE --report FILE --from-feedback [--data-dir DIR]
  *        --n-estimators N --num-leaves N --learning-rate X --quiet
  */
@@ -57,7 +58,7 @@ export function parseTrainArgs(argv: string[]): TrainCliOptions {
   const o: TrainCliOptions = {
     count: 20_000,
     seed: 42,
-    directorySample: 250,
+    directorySample: 1200,
     out: path.join(root, 'models', 'ranker.json'),
     report: path.join(root, 'models', 'training-report.json'),
     fromFeedback: false,
