@@ -75,6 +75,8 @@ export const KIND_CODES: Record<string, number> = {
 };
 const METHOD_CODES: Record<string, number> = { GET: 0, POST: 1, PUT: 2, PATCH: 3, DELETE: 4 };
 const MAX_DISTANCE = 7;
+/** Rank features stop counting here: every rank past it is RANK_CAP. */
+export const RANK_CAP = 63;
 
 /** Transition counts from the feature store (observed sequences), when there are any. */
 export interface TransitionLookup {
@@ -100,12 +102,15 @@ export interface RequestSignals {
   similarity: Float32Array;
   /** Similarity after removing the catalog's common component (see PreparedCatalog.centered). */
   centered: Float32Array;
-  /** Similarity of the prompt to what each endpoint returns; NaN without response fields. */
-  response: Float32Array;
+  /**
+   * Similarity of the prompt to what each of `candidates` returns (one value per
+   * candidate); NaN without response fields.
+   */
+  responseOf(candidates: readonly number[]): Float32Array;
   lexical: Float32Array;
-  /** Rank of each endpoint by similarity / lexical score (0 = best). */
-  similarityRank: Uint16Array;
-  lexicalRank: Uint16Array;
+  /** Rank of each endpoint by similarity / lexical score (0 = best), capped at RANK_CAP. */
+  similarityRank: Uint8Array;
+  lexicalRank: Uint8Array;
   maxSimilarity: number;
   transitions: TransitionLookup | undefined;
   /** Quoted spans and capitalised names in the prompt: things a workflow must look up first. */
@@ -139,7 +144,8 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
   const action = sig.action;
   const eps = pc.catalog.endpoints;
   const logSize = Math.log2(eps.length + 1);
-  const { simRank, lexRank, centRank, respRank } = readyRanks(pc, sig, candidates);
+  const response = sig.responseOf(candidates);
+  const { simRank, lexRank, centRank, respRank } = readyRanks(pc, sig, candidates, response);
   const planCentered = planSupport(pc, sig, sig.centered);
   const planLexical = planSupport(pc, sig, sig.lexical);
   let bestReadyCentered = -Infinity;
@@ -169,8 +175,8 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     const down = downstream(g, c, sig);
     out[o + 16] = down.sim;
     out[o + 17] = down.lex;
-    out[o + 18] = Math.min(sig.similarityRank[c]!, 63);
-    out[o + 19] = Math.min(sig.lexicalRank[c]!, 63);
+    out[o + 18] = sig.similarityRank[c]!;
+    out[o + 19] = sig.lexicalRank[c]!;
     out[o + 20] = sig.maxSimilarity - sig.similarity[c]!;
     out[o + 21] = coverage(pc.resourceTerms[c]!, sig.promptTerms);
     out[o + 22] = f.depth;
@@ -193,7 +199,7 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 38] = f.kind === 'read' && f.pathParams.length > 0 && pc.catalog.endpoints[c]!.path.endsWith('}') ? 1 : 0;
     out[o + 39] = planCentered.get(c) ?? 0;
     out[o + 40] = planLexical.get(c) ?? 0;
-    out[o + 41] = sig.response[c]!;
+    out[o + 41] = response[r]!;
     out[o + 42] = respRank[r]!;
     out[o + 43] = sig.personNames;
     out[o + 44] = f.personish ? 1 : 0;
@@ -263,7 +269,7 @@ function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Arr
  * called now (every path parameter's resource is held); NaN for the others. Absolute
  * similarities vary from API to API; "best among what is callable" transfers.
  */
-function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readonly number[]): Record<'simRank' | 'lexRank' | 'centRank' | 'respRank', Float32Array> {
+function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readonly number[], response: Float32Array): Record<'simRank' | 'lexRank' | 'centRank' | 'respRank', Float32Array> {
   const simRank = new Float32Array(candidates.length).fill(NaN);
   const lexRank = new Float32Array(candidates.length).fill(NaN);
   const centRank = new Float32Array(candidates.length).fill(NaN);
@@ -275,11 +281,11 @@ function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readon
   const bySim = [...ready].sort((a, b) => sig.similarity[candidates[b]!]! - sig.similarity[candidates[a]!]!);
   const byLex = [...ready].sort((a, b) => sig.lexical[candidates[b]!]! - sig.lexical[candidates[a]!]!);
   const byCent = [...ready].sort((a, b) => sig.centered[candidates[b]!]! - sig.centered[candidates[a]!]!);
-  bySim.forEach((r, i) => (simRank[r] = Math.min(i, 63)));
-  byLex.forEach((r, i) => (lexRank[r] = Math.min(i, 63)));
-  byCent.forEach((r, i) => (centRank[r] = Math.min(i, 63)));
-  const byResp = ready.filter((r) => !Number.isNaN(sig.response[candidates[r]!]!)).sort((a, b) => sig.response[candidates[b]!]! - sig.response[candidates[a]!]!);
-  byResp.forEach((r, i) => (respRank[r] = Math.min(i, 63)));
+  bySim.forEach((r, i) => (simRank[r] = Math.min(i, RANK_CAP)));
+  byLex.forEach((r, i) => (lexRank[r] = Math.min(i, RANK_CAP)));
+  byCent.forEach((r, i) => (centRank[r] = Math.min(i, RANK_CAP)));
+  const byResp = ready.filter((r) => !Number.isNaN(response[r]!)).sort((a, b) => response[b]! - response[a]!);
+  byResp.forEach((r, i) => (respRank[r] = Math.min(i, RANK_CAP)));
   return { simRank, lexRank, centRank, respRank };
 }
 

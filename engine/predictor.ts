@@ -6,7 +6,7 @@
  *
  * I/O-free: the prompt embedding, transition counts and the scorer are passed in.
  */
-import { computeFeatures, NUM_FEATURES, type RequestSignals, type TransitionLookup } from './features';
+import { computeFeatures, NUM_FEATURES, RANK_CAP, type RequestSignals, type TransitionLookup } from './features';
 import { lexicalScores } from './lexical';
 import type { PreparedCatalog } from './prepared-catalog';
 import { stem, terms, tokenize } from './tokenizer';
@@ -105,7 +105,7 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
   if (maxLex > 0) for (let i = 0; i < n; i++) lexical[i] = lexRaw[i]! / maxLex;
   const similarity = new Float32Array(n);
   if (input.promptEmbedding && pc.embeddings && input.promptEmbedding.length === pc.dim) {
-    dotRows(input.promptEmbedding, pc.embeddings, n, pc.dim, 1, similarity);
+    dotRows(input.promptEmbedding, pc.embeddings, undefined, n, pc.dim, 1, similarity);
   } else {
     similarity.set(lexical); // lexical stand-in when no encoder is configured
   }
@@ -119,16 +119,22 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
       norm += q[j]! * q[j]!;
     }
     const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    dotRows(q, pc.centered, n, d, inv, centered);
+    dotRows(q, pc.centered, undefined, n, d, inv, centered);
   } else {
     centered.set(lexical);
   }
-  const response = new Float32Array(n).fill(NaN);
-  if (input.promptEmbedding && pc.responseEmbeddings && input.promptEmbedding.length === pc.dim) {
-    dotRows(input.promptEmbedding, pc.responseEmbeddings, n, pc.dim, 1, response);
-    // Endpoints that return no fields have no response similarity.
-    for (let i = 0; i < n; i++) if (pc.catalog.endpoints[i]!.responseFields.length === 0) response[i] = NaN;
-  }
+  // Only the ranked candidates' response similarities are ever read: computed for those alone.
+  const responseOf = (candidates: readonly number[]): Float32Array => {
+    const out = new Float32Array(candidates.length).fill(NaN);
+    if (input.promptEmbedding && pc.responseEmbeddings && input.promptEmbedding.length === pc.dim) {
+      dotRows(input.promptEmbedding, pc.responseEmbeddings, candidates, candidates.length, pc.dim, 1, out);
+      // Endpoints that return no fields have no response similarity.
+      candidates.forEach((c, r) => {
+        if (pc.catalog.endpoints[c]!.responseFields.length === 0) out[r] = NaN;
+      });
+    }
+    return out;
+  };
   let maxSimilarity = -Infinity;
   for (let i = 0; i < n; i++) if (similarity[i]! > maxSimilarity) maxSimilarity = similarity[i]!;
   const history: number[] = [];
@@ -166,10 +172,10 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     knownResources: known,
     similarity,
     centered,
-    response,
+    responseOf,
     lexical,
-    similarityRank: ranks(similarity),
-    lexicalRank: ranks(lexical),
+    similarityRank: cappedRanks(similarity),
+    lexicalRank: cappedRanks(lexical),
     maxSimilarity: n ? maxSimilarity : 0,
     transitions: input.transitions,
   };
@@ -179,18 +185,19 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
 const COUNT_QUESTION = /\b(how many|number of|count of)\b/i;
 
 /**
- * out[i] = (sum over j of q[j] * M[i * d + j]) * scale, for rows i < n. Each sum runs in
- * j order in doubles, exactly as the plain one-row loop did (scale 1 leaves it as is), so
- * the results are bit-identical to it; four rows go side by side only so that four
- * independent additions are in flight instead of one chain (~3x faster for d = 100).
+ * out[i] = (sum over j of q[j] * M[row(i) * d + j]) * scale, for i < n, where row(i) is
+ * rows[i], or i itself without `rows`. Each sum runs in j order in doubles, exactly as the
+ * plain one-row loop did (scale 1 leaves it as is), so the results are bit-identical to
+ * it; four rows go side by side only so that four independent additions are in flight
+ * instead of one chain (~3x faster for d = 100).
  */
-function dotRows(q: Float32Array, M: Float32Array, n: number, d: number, scale: number, out: Float32Array): void {
+function dotRows(q: Float32Array, M: Float32Array, rows: readonly number[] | undefined, n: number, d: number, scale: number, out: Float32Array): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const o0 = i * d;
-    const o1 = o0 + d;
-    const o2 = o1 + d;
-    const o3 = o2 + d;
+    const o0 = (rows ? rows[i]! : i) * d;
+    const o1 = (rows ? rows[i + 1]! : i + 1) * d;
+    const o2 = (rows ? rows[i + 2]! : i + 2) * d;
+    const o3 = (rows ? rows[i + 3]! : i + 3) * d;
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
@@ -209,16 +216,17 @@ function dotRows(q: Float32Array, M: Float32Array, n: number, d: number, scale: 
   }
   for (; i < n; i++) {
     let s = 0;
-    const o = i * d;
+    const o = (rows ? rows[i]! : i) * d;
     for (let j = 0; j < d; j++) s += q[j]! * M[o + j]!;
     out[i] = s * scale;
   }
 }
 
-function ranks(scores: Float32Array): Uint16Array {
-  const out = new Uint16Array(scores.length);
-  const order = orderByScoreDesc(scores);
-  for (let r = 0; r < order.length; r++) out[order[r]!] = Math.min(r, 65535);
+/** Rank of each entry by compareScoreDesc, capped at RANK_CAP: only the best RANK_CAP are ordered. */
+function cappedRanks(scores: Float32Array): Uint8Array {
+  const out = new Uint8Array(scores.length).fill(RANK_CAP);
+  const top = topByScoreDesc(scores, RANK_CAP);
+  for (let r = 0; r < top.length; r++) out[top[r]!] = r;
   return out;
 }
 
@@ -265,6 +273,36 @@ export function orderByScoreDesc(scores: Float32Array): Uint32Array {
 }
 
 /**
+ * The first min(k, n) entries of orderByScoreDesc(scores), without ordering the rest: one
+ * pass keeps the best k so far in order, and most entries lose a single comparison with
+ * the k-th best. Indexes arrive in increasing order, so an entry goes after every kept
+ * one with an equal score, as the tie rule says. Falls back to the full order on NaN
+ * (whose comparator order is not a ranking to reproduce) and when the scores come in so
+ * nearly ascending that insertions would cost more than the sort.
+ */
+export function topByScoreDesc(scores: Float32Array, k: number): number[] {
+  const n = scores.length;
+  const full = (): number[] => Array.from(orderByScoreDesc(scores).subarray(0, k));
+  if (k >= n) return full();
+  const top: number[] = [];
+  let moves = 0;
+  for (let i = 0; i < n; i++) {
+    const v = scores[i]!;
+    if (v !== v) return full();
+    if (top.length === k && !(v > scores[top[k - 1]!]!)) continue;
+    let at = top.length < k ? top.length : k - 1;
+    while (at > 0 && v > scores[top[at - 1]!]!) {
+      top[at] = top[at - 1]!;
+      at--;
+    }
+    top[at] = i;
+    moves += k - at;
+    if (moves > 16 * n) return full();
+  }
+  return top;
+}
+
+/**
  * Candidate generation: the top `limit` endpoints by a cheap prior mixing prompt match,
  * reachability from the history and what the prompt's goal needs next. Small catalogs
  * are ranked whole.
@@ -275,6 +313,8 @@ export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, lim
   const g = pc.graph;
   const last = sig.history.length ? sig.history[sig.history.length - 1]! : -1;
   const prior = new Float32Array(n);
+  // Per resource: does an endpoint needing its ids match the prompt well? (Asked for every producer.)
+  const consumerWanted = new Map<string, boolean>();
   for (let i = 0; i < n; i++) {
     const f = g.facts[i]!;
     let p = Math.max(sig.similarity[i]!, sig.lexical[i]!);
@@ -282,16 +322,13 @@ export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, lim
     if (last >= 0 && g.distance(last, i) <= 1) p += 0.3;
     for (const r of f.producesIds) {
       if (sig.knownResources.has(r)) continue;
-      for (const d of g.consumersOf(r)) {
-        if (sig.similarity[d]! > 0.5 * sig.maxSimilarity) {
-          p += 0.2;
-          break;
-        }
-      }
+      let wanted = consumerWanted.get(r);
+      if (wanted === undefined) consumerWanted.set(r, (wanted = g.consumersOf(r).some((d) => sig.similarity[d]! > 0.5 * sig.maxSimilarity)));
+      if (wanted) p += 0.2;
     }
     prior[i] = p;
   }
-  return Array.from(orderByScoreDesc(prior).subarray(0, limit));
+  return topByScoreDesc(prior, limit);
 }
 
 /** Path parameter values for endpoint `c` from the history: same name first, then same resource. */

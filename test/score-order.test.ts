@@ -1,11 +1,11 @@
 /**
  * orderByScoreDesc (engine/predictor.ts) must give exactly the order of the comparator
  * sort it replaced: higher score first, ties (and +0 / -0) by lower index, NaN handled
- * as the comparator sort handles it.
+ * as the comparator sort handles it; topByScoreDesc exactly its first k entries.
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { compareScoreDesc, orderByScoreDesc } from '../engine/predictor';
+import { compareScoreDesc, orderByScoreDesc, topByScoreDesc } from '../engine/predictor';
 
 function reference(scores: Float32Array): number[] {
   return Array.from({ length: scores.length }, (_, i) => i).sort(compareScoreDesc(scores));
@@ -34,5 +34,25 @@ t.test('ties, signed zeros, infinities and subnormals', (t) => {
 t.test('NaN falls back to the comparator sort itself', (t) => {
   const scores = Float32Array.from([0.5, NaN, 0.7, 0.1, NaN, 0.9]);
   t.same(Array.from(orderByScoreDesc(scores)), reference(scores));
+  t.end();
+});
+
+t.test('topByScoreDesc is the first k of the full order', (t) => {
+  // Few distinct values (many ties), signed zeros, infinities, NaN now and then.
+  const value = fc.oneof(fc.float(), fc.constantFrom(0, -0, 1, 0.5, -1, Infinity, -Infinity));
+  fc.assert(
+    fc.property(fc.array(value, { maxLength: 300 }), fc.nat(320), (xs, k) => {
+      const scores = Float32Array.from(xs);
+      t.same(topByScoreDesc(scores, k), reference(scores).slice(0, k));
+    }),
+    { numRuns: 500 },
+  );
+  t.end();
+});
+
+t.test('topByScoreDesc on ascending scores (every entry displaces the kept ones)', (t) => {
+  const scores = Float32Array.from({ length: 1000 }, (_, i) => i / 1000);
+  t.same(topByScoreDesc(scores, 64), reference(scores).slice(0, 64));
+  t.same(topByScoreDesc(scores.reverse(), 64), Array.from({ length: 64 }, (_, i) => i));
   t.end();
 });
