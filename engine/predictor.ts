@@ -8,6 +8,7 @@
  */
 import { computeFeatures, NUM_FEATURES, RANK_CAP, type RequestSignals, type TransitionLookup } from './features';
 import { lexicalScores } from './lexical';
+import { dotRows } from './row-dots';
 import type { PreparedCatalog } from './prepared-catalog';
 import { stem, terms, tokenize } from './tokenizer';
 import type { ResolvedCall } from './types';
@@ -104,13 +105,13 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
   const lexical = new Float32Array(n);
   if (maxLex > 0) for (let i = 0; i < n; i++) lexical[i] = lexRaw[i]! / maxLex;
   const similarity = new Float32Array(n);
-  if (input.promptEmbedding && pc.embeddings && input.promptEmbedding.length === pc.dim) {
-    dotRows(input.promptEmbedding, pc.embeddings, undefined, n, pc.dim, 1, similarity);
+  if (input.promptEmbedding && pc.embeddingDots && input.promptEmbedding.length === pc.dim) {
+    pc.embeddingDots.dot(input.promptEmbedding, 1, similarity);
   } else {
     similarity.set(lexical); // lexical stand-in when no encoder is configured
   }
   const centered = new Float32Array(n);
-  if (input.promptEmbedding && pc.centered && pc.mean && input.promptEmbedding.length === pc.dim) {
+  if (input.promptEmbedding && pc.centeredDots && pc.mean && input.promptEmbedding.length === pc.dim) {
     const d = pc.dim;
     const q = new Float32Array(d);
     let norm = 0;
@@ -119,7 +120,7 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
       norm += q[j]! * q[j]!;
     }
     const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    dotRows(q, pc.centered, undefined, n, d, inv, centered);
+    pc.centeredDots.dot(q, inv, centered);
   } else {
     centered.set(lexical);
   }
@@ -183,44 +184,6 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
 
 /** "how many seats ...", "the number of episodes", "count of open tickets". */
 const COUNT_QUESTION = /\b(how many|number of|count of)\b/i;
-
-/**
- * out[i] = (sum over j of q[j] * M[row(i) * d + j]) * scale, for i < n, where row(i) is
- * rows[i], or i itself without `rows`. Each sum runs in j order in doubles, exactly as the
- * plain one-row loop did (scale 1 leaves it as is), so the results are bit-identical to
- * it; four rows go side by side only so that four independent additions are in flight
- * instead of one chain (~3x faster for d = 100).
- */
-function dotRows(q: Float32Array, M: Float32Array, rows: readonly number[] | undefined, n: number, d: number, scale: number, out: Float32Array): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o0 = (rows ? rows[i]! : i) * d;
-    const o1 = (rows ? rows[i + 1]! : i + 1) * d;
-    const o2 = (rows ? rows[i + 2]! : i + 2) * d;
-    const o3 = (rows ? rows[i + 3]! : i + 3) * d;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let j = 0; j < d; j++) {
-      const x = q[j]!;
-      s0 += x * M[o0 + j]!;
-      s1 += x * M[o1 + j]!;
-      s2 += x * M[o2 + j]!;
-      s3 += x * M[o3 + j]!;
-    }
-    out[i] = s0 * scale;
-    out[i + 1] = s1 * scale;
-    out[i + 2] = s2 * scale;
-    out[i + 3] = s3 * scale;
-  }
-  for (; i < n; i++) {
-    let s = 0;
-    const o = (rows ? rows[i]! : i) * d;
-    for (let j = 0; j < d; j++) s += q[j]! * M[o + j]!;
-    out[i] = s * scale;
-  }
-}
 
 /** Rank of each entry by compareScoreDesc, capped at RANK_CAP: only the best RANK_CAP are ordered. */
 function cappedRanks(scores: Float32Array): Uint8Array {

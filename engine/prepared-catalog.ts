@@ -5,6 +5,7 @@
 import type { TextEncoder } from './embedder';
 import { buildLexicalIndex, endpointText, type LexicalIndex } from './lexical';
 import { PathRouter } from './path-router';
+import { rowDots, type RowDots } from './row-dots';
 import { buildResourceGraph, type ResourceGraph } from './resource-graph';
 import { stem, terms, tokenize } from './tokenizer';
 import { isRecordLevel } from './people';
@@ -54,6 +55,9 @@ export interface PreparedCatalog {
    * the response fields say which endpoint has it.
    */
   responseEmbeddings: Float32Array | undefined;
+  /** `embeddings` and `centered` prepared for the per-request similarity to every endpoint. */
+  embeddingDots: RowDots | undefined;
+  centeredDots: RowDots | undefined;
 }
 
 export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): Promise<PreparedCatalog> {
@@ -79,6 +83,8 @@ export async function prepareCatalog(catalog: Catalog, encoder?: TextEncoder): P
     mean,
     centered,
     responseEmbeddings,
+    embeddingDots: embeddings ? rowDots(embeddings, eps.length, encoder!.dim) : undefined,
+    centeredDots: centered ? rowDots(centered, eps.length, encoder!.dim) : undefined,
   };
 }
 
