@@ -233,12 +233,14 @@ const PLAN_WEIGHTS = [1, 0.6, 0.4];
  */
 function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Array): Map<number, number> {
   const g = pc.graph;
-  const called = new Set(sig.history);
+  // Flags, not a Set: this is asked for every endpoint.
+  const called = new Uint8Array(score.length);
+  for (const h of sig.history) called[h] = 1;
   // The PLAN_TARGETS best-scoring endpoints not yet called, best first (ties: lower index),
   // by one pass instead of sorting the whole catalog.
   const goals: number[] = [];
   for (let i = 0; i < score.length; i++) {
-    if (called.has(i)) continue;
+    if (called[i]) continue;
     const v = score[i]!;
     let at = goals.length;
     while (at > 0 && v > score[goals[at - 1]!]!) at--;

@@ -456,7 +456,13 @@ function lastTok(r: string): string {
 
 /** Same resource, or one is a qualified form of the other ("key" ~ "api_key"). */
 export function sameResource(a: string, b: string): boolean {
-  return a === b || a.endsWith(`_${b}`) || b.endsWith(`_${a}`);
+  return a === b || qualifies(a, b) || qualifies(b, a);
+}
+
+/** long.endsWith(`_${short}`), without building that string (asked per endpoint and request). */
+function qualifies(long: string, short: string): boolean {
+  const cut = long.length - short.length - 1;
+  return cut >= 0 && long.charCodeAt(cut) === 95 /* _ */ && long.endsWith(short);
 }
 
 function normPath(path: string): string {
@@ -578,6 +584,7 @@ export function buildResourceGraph(c: Catalog): ResourceGraph {
     satisfiable(idx, known) {
       const needs = facts[idx]?.paramResources ?? [];
       if (needs.length === 0) return 1;
+      if (known.size === 0) return 0; // the common first call; asked for every endpoint
       let ok = 0;
       for (const p of needs) {
         if (known.has(p)) ok++;

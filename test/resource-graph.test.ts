@@ -1,6 +1,7 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { buildCatalog } from '../engine/catalog';
-import { buildResourceGraph, resourceName, singularize, type ResourceGraph } from '../engine/resource-graph';
+import { buildResourceGraph, resourceName, sameResource, singularize, type ResourceGraph } from '../engine/resource-graph';
 import type { Catalog } from '../engine/types';
 
 /** A small API exercising the naming conventions real specs mix. */
@@ -221,4 +222,16 @@ t.test('builds real bundled specs without faults', async (t) => {
     const linked = withParams.filter((x) => graph.producersOf(x.paramResources[0]!).length > 0).length;
     t.ok(linked / Math.max(1, withParams.length) > 0.6, `${f}: most param resources have producers (${linked}/${withParams.length})`);
   }
+});
+
+t.test('sameResource: equal, or one is the other qualified with "_"', (t) => {
+  t.ok(sameResource('key', 'api_key'));
+  t.ok(sameResource('api_key', 'key'));
+  t.ok(sameResource('user', 'user'));
+  t.notOk(sameResource('monkey', 'key'));
+  t.notOk(sameResource('_key', 'api_key'));
+  // The definition it is computed without string building.
+  const word = fc.stringMatching(/^[a-c_]{0,5}$/);
+  fc.assert(fc.property(word, word, (a, b) => sameResource(a, b) === (a === b || a.endsWith(`_${b}`) || b.endsWith(`_${a}`))), { numRuns: 2000 });
+  t.end();
 });
