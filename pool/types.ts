@@ -54,6 +54,12 @@ export interface ProbeTask {
 
 export type WorkerTask = PredictTask | CrashTask | ProbeTask;
 
+/** What a worker receives: tasks to run one after another, in this order. */
+export interface WorkerBatch {
+  kind: 'batch';
+  tasks: WorkerTask[];
+}
+
 export interface PredictResult {
   kind: 'predict';
   /** Endpoint indexes, best first (length <= topN). */
@@ -90,6 +96,15 @@ export interface ExpiredResult {
 }
 
 export type WorkerResult = PredictResult | ProbeResult | ExpiredResult;
+
+/** A task of a batch that threw (the others are not affected): its error message. */
+export interface FailedResult {
+  kind: 'failed';
+  message: string;
+}
+
+/** A worker's answer to a WorkerBatch: one result per task, in the same order. */
+export type BatchResult = (WorkerResult | FailedResult)[];
 
 /** Why a task failed in the pool (not in the prediction logic). */
 export class PoolError extends Error {

@@ -16,7 +16,7 @@ import { heuristicScorer } from '../engine/heuristic-scorer';
 import { prepareCatalog, type PreparedCatalog } from '../engine/prepared-catalog';
 import { fillParams, goalText, predict, type Scorer } from '../engine/predictor';
 import { openStore, pairKey, type Store, type TransitionSnapshot } from '../store';
-import type { PredictResult, PredictTask, ProbeResult, ProbeTask, WorkerConfig, WorkerResult, WorkerTask } from './types';
+import type { BatchResult, PredictResult, PredictTask, ProbeResult, ProbeTask, WorkerBatch, WorkerConfig, WorkerResult, WorkerTask } from './types';
 
 const cfg = workerData as WorkerConfig;
 
@@ -161,15 +161,15 @@ async function runProbe(task: ProbeTask): Promise<ProbeResult> {
   };
 }
 
-/** Wrap a result so Piscina moves its typed arrays instead of copying them. */
-function transfer(result: PredictResult): unknown {
+/** The typed arrays of a result, for Piscina to move instead of copying them. */
+function resultBuffers(result: PredictResult): ArrayBuffer[] {
   const buffers: ArrayBuffer[] = [result.endpoints.buffer, result.scores.buffer, result.similarity.buffer, result.resolved.buffer] as ArrayBuffer[];
   if (result.newPromptEmbedding) buffers.push(result.newPromptEmbedding.buffer as ArrayBuffer);
-  return move({ [transferableSymbol]: buffers, [valueSymbol]: result } as never);
+  return buffers;
 }
 
 /**
- * Release this thread's LMDB read snapshot when a task is done. lmdb-js resets it from a
+ * Release this thread's LMDB read snapshot when a batch is done. lmdb-js resets it from a
  * setTimeout(0), but between tasks a Piscina worker sleeps in Atomics.wait and runs no
  * timers, so the snapshot of its first read stayed pinned for good: the writer could
  * reuse no freed page and data.mdb grew ~20 KB per uncached prediction (~1 GB per 50k),
@@ -184,19 +184,35 @@ function releaseSnapshot(): void {
   }
 }
 
-export default async function handle(task: WorkerTask): Promise<WorkerResult | unknown> {
+/**
+ * Runs a batch's tasks in order and answers all their results at once (pool/index.ts:
+ * one hand-off per batch). A task that throws fails alone; each predict task checks its
+ * own deadline when its turn comes.
+ */
+export default async function handle(batch: WorkerBatch): Promise<unknown> {
+  const results: BatchResult = [];
+  const buffers: ArrayBuffer[] = [];
   try {
-    return await dispatch(task);
+    for (const task of batch.tasks) {
+      try {
+        const r = await dispatch(task);
+        if (r.kind === 'predict') buffers.push(...resultBuffers(r));
+        results.push(r);
+      } catch (err) {
+        results.push({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+      }
+    }
   } finally {
     releaseSnapshot();
   }
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: results } as never);
 }
 
-async function dispatch(task: WorkerTask): Promise<WorkerResult | unknown> {
+async function dispatch(task: WorkerTask): Promise<WorkerResult> {
   switch (task.kind) {
     case 'predict':
       if (Date.now() > task.deadline) return { kind: 'expired' };
-      return transfer(await runPredict(task));
+      return runPredict(task);
     case 'probe':
       return runProbe(task);
     case 'crash':
