@@ -1,24 +1,28 @@
 /**
- * CPU per request of each thread of the server under test (pool of one worker), from
- * /proc/<pid>/task/<tid>/stat around a fixed number of large-spec predictions sent by
- * `--concurrency` closed-loop clients: thread CPU per request is a figure a busy machine
- * disturbs much less than req/s. Threads are all named "node": the main thread is the
- * pid, the busiest other one is the worker; the rest are V8/libuv helpers.
+ * CPU per request of each thread of the server under test, from
+ * /proc/<pid>/task/<tid>/stat around the saturation phase (autocannon, closed loop) of
+ * the uncached or the large-spec workload. Thread CPU per request is a figure a busy
+ * machine disturbs much less than req/s; the worker's CPU over the phase's wall time is
+ * its busy share (1 = never idle). Threads are all named "node": the main thread is the
+ * pid, the busiest other one is taken as the worker (pool size 1); the rest are V8 and
+ * libuv helpers.
  *
- *   npx ts-node --transpile-only bench/thread-cpu.ts [--script <other checkout>/dist/server/main.js] [--count 6000] [--concurrency 16]
+ *   npx ts-node --transpile-only bench/thread-cpu.ts [--workload uncached|large-spec] [--script <checkout>/dist/server/main.js] [--duration 10] [--connections 32]
  */
 import fs from 'node:fs';
+import { runHttpLoad } from './lib/load';
 import { startServerProcess } from './lib/server-process';
 import { buildLargeSpec, largeSpecPrompt } from './lib/synthetic-spec';
-import { codeWords } from './lib/workload';
+import { codeWords, uniquePrompt } from './lib/workload';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const COUNT = Number(flag('count') ?? 6000);
-const CONCURRENCY = Number(flag('concurrency') ?? 16);
+const WORKLOAD = flag('workload') ?? 'large-spec';
+const DURATION_S = Number(flag('duration') ?? 10);
+const CONNECTIONS = Number(flag('connections') ?? 32);
 
 function threadMs(pid: number): Map<string, number> {
   const out = new Map<string, number>();
@@ -26,9 +30,9 @@ function threadMs(pid: number): Map<string, number> {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, (Number(f[11]) + Number(f[12])) * 10); // 100 ticks per second
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
     } catch {
-      // thread ended
+      // the thread ended
     }
   }
   return out;
@@ -36,33 +40,43 @@ function threadMs(pid: number): Map<string, number> {
 
 async function main(): Promise<void> {
   const spec = buildLargeSpec();
+  const body =
+    WORKLOAD === 'uncached'
+      ? (n: number) => ({ prompt: uniquePrompt(n), max_predictions: 3 })
+      : (n: number) => ({ prompt: largeSpecPrompt(spec.resources, n, `ref ${codeWords(n)}`), spec_id: 'bench-large', max_predictions: 5 });
   const server = await startServerProcess({ env: { OPENSESAME_POOL_SIZE: '1' }, script: flag('script') });
   try {
-    const up = await fetch(`${server.url}/specs?spec_id=bench-large`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec.doc) });
-    if (up.status !== 201) throw new Error(`upload: ${up.status}`);
-    let next = 0;
-    const send = async (upTo: number) => {
-      while (next < upTo) {
-        const n = next++;
-        const body = { prompt: largeSpecPrompt(spec.resources, n, `ref ${codeWords(n)}`), spec_id: 'bench-large', max_predictions: 5 };
-        const res = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-        await res.text();
-        if (res.status !== 200) throw new Error(`predict: ${res.status}`);
-      }
-    };
-    const phase = (upTo: number) => Promise.all(Array.from({ length: CONCURRENCY }, () => send(upTo)));
-    await phase(2000); // warm-up
-    const before = threadMs(server.pid);
-    const t0 = performance.now();
-    await phase(2000 + COUNT);
-    const wall = performance.now() - t0;
-    const after = threadMs(server.pid);
-    const rows = [...after].map(([tid, ms]) => ({ tid, ms: (ms - (before.get(tid) ?? 0)) / COUNT })).sort((a, b) => b.ms - a.ms);
-    const main = rows.find((r) => r.tid === String(server.pid))!;
-    const others = rows.filter((r) => r !== main);
-    const helpers = others.slice(1).reduce((s, r) => s + r.ms, 0);
+    if (WORKLOAD !== 'uncached') {
+      const up = await fetch(`${server.url}/specs?spec_id=bench-large`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec.doc) });
+      if (up.status !== 201) throw new Error(`upload: ${up.status}`);
+    }
+    let before = new Map<string, number>();
+    let t0 = 0;
+    let usage: { tid: string; ms: number }[] = [];
+    let wallMs = 0;
+    const { metrics } = await runHttpLoad({
+      url: server.url,
+      body,
+      connections: CONNECTIONS,
+      durationS: DURATION_S,
+      warmupS: 3,
+      onMeasure: (edge) => {
+        if (edge === 'start') {
+          before = threadMs(server.pid);
+          t0 = performance.now();
+          return;
+        }
+        wallMs = performance.now() - t0;
+        usage = [...threadMs(server.pid)].map(([tid, ms]) => ({ tid, ms: ms - (before.get(tid) ?? 0) })).sort((a, b) => b.ms - a.ms);
+      },
+    });
+    const n = metrics.requests.total;
+    const main = usage.find((u) => u.tid === String(server.pid))!;
+    const others = usage.filter((u) => u !== main);
+    const worker = others[0]!;
+    const helpers = others.slice(1).reduce((s, u) => s + u.ms, 0);
     process.stdout.write(
-      `${COUNT} requests, ${Math.round((COUNT / wall) * 1000)} req/s: CPU ms/req main ${main.ms.toFixed(3)}, worker ${others[0]!.ms.toFixed(3)} (busy ${(((others[0]!.ms * COUNT) / wall) * 100).toFixed(0)} % of wall), helpers ${helpers.toFixed(3)}\n`,
+      `${WORKLOAD}: ${Math.round((n / wallMs) * 1000)} req/s, ${metrics.errors_total} errors; CPU ms/req main ${(main.ms / n).toFixed(3)}, worker ${(worker.ms / n).toFixed(3)}, helpers ${(helpers / n).toFixed(3)}; worker busy ${((worker.ms / wallMs) * 100).toFixed(0)} %, main busy ${((main.ms / wallMs) * 100).toFixed(0)} %\n`,
     );
   } finally {
     await server.stop();
