@@ -2,10 +2,12 @@
  * CPU per request of each thread of the server under test, from
  * /proc/<pid>/task/<tid>/stat around the saturation phase (autocannon, closed loop) of
  * the uncached or the large-spec workload. Thread CPU per request is a figure a busy
- * machine disturbs much less than req/s; the worker's CPU over the phase's wall time is
- * its busy share (1 = never idle). Threads are all named "node": the main thread is the
- * pid, the busiest other one is taken as the worker (pool size 1); the rest are V8 and
- * libuv helpers.
+ * machine disturbs much less than req/s. The worker's share of the phase's wall time is
+ * split three ways from /proc/.../schedstat: running, runnable but waiting for a core
+ * (another process had it: the machine is shared), and idle — waiting for work, which
+ * under saturation is the pool's hand-off. Threads are all named "node": the main thread
+ * is the pid, the busiest other one is taken as the worker (pool size 1); the rest are
+ * V8 and libuv helpers.
  *
  *   npx ts-node --transpile-only bench/thread-cpu.ts [--workload uncached|large-spec] [--script <checkout>/dist/server/main.js] [--duration 10] [--connections 32]
  */
@@ -38,6 +40,20 @@ function threadMs(pid: number): Map<string, number> {
   return out;
 }
 
+/** Nanoseconds on a CPU and waiting on a run queue, per thread (/proc/<pid>/task/<tid>/schedstat). */
+function schedNs(pid: number): Map<string, { run: number; wait: number }> {
+  const out = new Map<string, { run: number; wait: number }>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      out.set(tid, { run: run!, wait: wait! });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const spec = buildLargeSpec();
   const body =
@@ -51,6 +67,8 @@ async function main(): Promise<void> {
       if (up.status !== 201) throw new Error(`upload: ${up.status}`);
     }
     let before = new Map<string, number>();
+    let schedBefore = new Map<string, { run: number; wait: number }>();
+    let schedAfter = schedBefore;
     let t0 = 0;
     let usage: { tid: string; ms: number }[] = [];
     let wallMs = 0;
@@ -63,10 +81,12 @@ async function main(): Promise<void> {
       onMeasure: (edge) => {
         if (edge === 'start') {
           before = threadMs(server.pid);
+          schedBefore = schedNs(server.pid);
           t0 = performance.now();
           return;
         }
         wallMs = performance.now() - t0;
+        schedAfter = schedNs(server.pid);
         usage = [...threadMs(server.pid)].map(([tid, ms]) => ({ tid, ms: ms - (before.get(tid) ?? 0) })).sort((a, b) => b.ms - a.ms);
       },
     });
@@ -75,8 +95,14 @@ async function main(): Promise<void> {
     const others = usage.filter((u) => u !== main);
     const worker = others[0]!;
     const helpers = others.slice(1).reduce((s, u) => s + u.ms, 0);
+    const a = schedAfter.get(worker.tid)!;
+    const b = schedBefore.get(worker.tid) ?? { run: 0, wait: 0 };
+    const pct = (ns: number) => ((ns / 1e6 / wallMs) * 100).toFixed(0);
+    const running = a.run - b.run;
+    const waiting = a.wait - b.wait;
     process.stdout.write(
-      `${WORKLOAD}: ${Math.round((n / wallMs) * 1000)} req/s, ${metrics.errors_total} errors; CPU ms/req main ${(main.ms / n).toFixed(3)}, worker ${(worker.ms / n).toFixed(3)}, helpers ${(helpers / n).toFixed(3)}; worker busy ${((worker.ms / wallMs) * 100).toFixed(0)} %, main busy ${((main.ms / wallMs) * 100).toFixed(0)} %\n`,
+      `${WORKLOAD}: ${Math.round((n / wallMs) * 1000)} req/s, ${metrics.errors_total} errors; CPU ms/req main ${(main.ms / n).toFixed(3)}, worker ${(worker.ms / n).toFixed(3)}, helpers ${(helpers / n).toFixed(3)}; ` +
+        `worker running ${pct(running)} %, waiting for a core ${pct(waiting)} %, idle ${pct(wallMs * 1e6 - running - waiting)} %\n`,
     );
   } finally {
     await server.stop();
