@@ -22,7 +22,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { StoreContext } from './context';
 import { StoreError } from './errors';
 import { checkSchemaReadOnly, prepareSchema, refuseNewer, type DbMap, type SchemaReport } from './migrations';
-import { ALL_DBS, BINARY_DBS, SCHEMA_VERSION, type DbName } from './schema';
+import { ALL_DBS, BINARY_DBS, COMPRESSED_DBS, SCHEMA_VERSION, type DbName } from './schema';
 import { SpecStore } from './specs';
 import { TransitionStore } from './transitions';
 import { TrainingLog } from './training-log';
@@ -155,7 +155,12 @@ export function openStore<P = unknown>(opts: StoreOptions): Store<P> {
 }
 
 function openNamed(root: RootDatabase, name: DbName): Database {
-  const db = root.openDB({ name, encoding: BINARY_DBS.has(name) ? 'binary' : 'msgpack' });
+  const db = root.openDB({
+    name,
+    encoding: BINARY_DBS.has(name) ? 'binary' : 'msgpack',
+    // Values above the threshold are LZ4-compressed; smaller ones gain nothing.
+    ...(COMPRESSED_DBS.has(name) ? { compression: { threshold: 256 } } : {}),
+  });
   // lmdb returns undefined for a missing database in read-only mode.
   if (db === undefined) {
     throw new StoreError('STORE_NOT_INITIALISED', `store: database "${name}" missing; open the data dir read-write once first`);

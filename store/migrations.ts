@@ -58,7 +58,22 @@ export const MIGRATIONS: readonly MigrationStep[] = [
       // describes work that no longer runs.
     },
   },
+  {
+    from: 1,
+    description: 'caches of answers and fetched specs are stored compressed (the caches are cleared); durable records are restamped',
+    upgrade: {
+      specs: restamp(1),
+      training_log: restamp(1),
+      jobs: restamp(1),
+      transitions: (value) => (Array.isArray(value) && value.length === 2 && value[0] === 1 ? [2, value[1]] : undefined),
+    },
+  },
 ];
+
+/** Object records of version `from` get `v: from + 1`; anything else is dropped. */
+function restamp(from: number): RecordUpgrade {
+  return (value) => (isPlainObject(value) && value.v === from ? { ...value, v: from + 1 } : undefined);
+}
 
 /** Whether this code can read a durable record (the same checks the readers apply). */
 const READABLE: Record<DurableDbName, (value: unknown) => boolean> = {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { loadEncoder, cosine, defaultModelPaths, packageRoot } from '../engine/embedder';
-import { WordVectorEncoder } from '../engine/word-encoder';
+import { onnxRuntime, sessionOptions, WordVectorEncoder } from '../engine/word-encoder';
 import { readInitializers } from '../training/onnx-writer';
 import { poolingGraph } from '../training/build-embeddings';
 
@@ -76,6 +76,17 @@ t.test('default word-vector encoder', async (t) => {
     t.equal(norm(3), 0, 'empty text gives a zero row');
     t.equal(norm(4), 0, 'only unknown words give a zero row');
     t.equal((await enc.embed([])).length, 0, 'no texts, no rows');
+
+    // The encoder runs its graph unoptimised (less memory); an optimised session of the
+    // same model must give the very same bits.
+    const optimised = await onnxRuntime().InferenceSession.create(fs.readFileSync(paths.modelPath), sessionOptions('all'));
+    t.teardown(() => optimised.release());
+    const rows = texts.map((x) => wv.tokenIds(x));
+    const seq = Math.max(1, ...rows.map((r) => r.length));
+    const ids = new BigInt64Array(texts.length * seq);
+    rows.forEach((r, i) => r.forEach((id, j) => (ids[i * seq + j] = BigInt(id))));
+    const res = await optimised.run({ input_ids: new (onnxRuntime().Tensor)('int64', ids, [texts.length, seq]) });
+    t.same(Array.from(res.embedding!.data as Float32Array), Array.from(out), 'graph optimisation changes no output bit');
   });
 
   await t.test('token ids: identifiers, paths and out-of-vocabulary words', async (t) => {

@@ -478,6 +478,37 @@ t.test('a data dir from before record versions (schema 0) is migrated, caches re
   t.same(openTemp(t, dir).schema, { found: SCHEMA_VERSION, migrated: false, dropped: 0 }, 'migrates once');
 });
 
+t.test('a schema-1 data dir: durable records restamped, caches cleared, answers then stored compressed', async (t) => {
+  const dir = tempDir(t);
+  const c = clock();
+  await withRaw(dir, async (db) => {
+    await db('meta').put('schema_version', 1);
+    await db('specs').put('pet', { ...spec('pet'), v: 1 });
+    await db('transitions').put(['pet', 'b', 'GET /a', 'GET /b'], [1, 4]);
+    await db('transitions').put(['pet', 'u', 'GET /a'], [1, 4]);
+    await db('training_log').put(1, { v: 1, specId: 'pet', calls: ['GET /a', 'GET /b'], at: 5 });
+    // Written uncompressed by version 1: a compressed reader must never see it.
+    await db('predictions').put('req', { v: 1, e: c.now() + 86_400_000, d: 'x'.repeat(2000) });
+  });
+  const store = openTemp<string>(t, dir, { now: c.now });
+  t.same(store.schema, { found: 1, migrated: true, dropped: 0 });
+  t.same(store.specs.get('pet'), spec('pet'), 'spec carried over');
+  t.equal(store.transitions.bigram('pet', 'GET /a', 'GET /b'), 4, 'counts carried over');
+  t.same([...store.trainingLog.iterate()], [{ seq: 1, specId: 'pet', calls: ['GET /a', 'GET /b'], at: 5 }]);
+  t.equal(store.predictions.get('req'), undefined, 'the old cache is gone');
+  const answer = JSON.stringify({ predictions: Array.from({ length: 20 }, (_, i) => ({ api_call: `GET /pets/{petId}/visits/${i}`, confidence: 0.5 })) });
+  await store.predictions.put('req', answer, 60);
+  await store.close();
+  const again = openTemp<string>(t, dir, { now: c.now });
+  t.equal(again.predictions.get('req'), answer, 'a compressed answer reads back whole');
+  await again.close();
+  await withRaw(dir, async (db) => {
+    t.equal(db('meta').get('schema_version'), SCHEMA_VERSION);
+    const stored = (db('predictions') as unknown as { getBinary(k: string): Buffer }).getBinary('req');
+    t.ok(stored.length < answer.length / 2, `stored ${stored.length} bytes for ${answer.length} of JSON`);
+  });
+});
+
 t.test('data without any schema stamp counts as schema 0', async (t) => {
   const dir = tempDir(t);
   await withRaw(dir, async (db) => {
