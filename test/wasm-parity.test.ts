@@ -222,6 +222,21 @@ function suite(name: string, debug: boolean): void {
       t.equal(firstMismatch(ev.score(small, 20, 8), new ReferenceEvaluator(m).score(small, 20, 8)), -1);
     });
 
+    t.test('a model with more features keeps room for the batch it inherits', async (t) => {
+      // Keys take whole groups of rows x the model's feature count; the buffers were sized
+      // under a 2-feature model at a wide stride, and the next batch needs no ensureBatch.
+      const fresh = loadWasmEvaluatorSync({ debug });
+      const rng = makeRng(14);
+      fresh.setModel(parseRankerModel(randomModelJson(rng, { numFeatures: 2, numTrees: 5, leaves: 7 })));
+      fresh.score(randomRows(rng, 9, 100), 9, 100);
+      const wide = parseRankerModel(randomModelJson(rng, { numFeatures: 90, numTrees: 20, leaves: [2, 31] }));
+      fresh.setModel(wide);
+      for (const rows of [9, 5, 1]) {
+        const x = randomRows(rng, rows, 90);
+        t.equal(firstMismatch(fresh.score(x, rows, 90), new ReferenceEvaluator(wide).score(x, rows, 90)), -1, `${rows} rows`);
+      }
+    });
+
     t.test('setModel replaces the model (smaller, then larger) and frees the old one', async (t) => {
       const fresh = loadWasmEvaluatorSync({ debug });
       const rng = makeRng(13);
