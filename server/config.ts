@@ -26,7 +26,7 @@ export interface Config {
   maxBodyBytes: number;
   /** Largest accepted OpenAPI document upload to POST /specs (OPENSESAME_MAX_SPEC_BYTES). */
   maxSpecBytes: number;
-  /** Prediction-cache TTL (OPENSESAME_CACHE_TTL_SECONDS). */
+  /** TTL of cached answers and prompt embeddings; 0 stores neither (OPENSESAME_CACHE_TTL_SECONDS). */
   cacheTtlSeconds: number;
   /** Most prediction-cache entries kept on disk; the oldest go first (OPENSESAME_CACHE_MAX_ENTRIES). */
   cacheMaxEntries: number;

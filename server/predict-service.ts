@@ -157,9 +157,11 @@ export class PredictService {
     // The model version used in cache keys changes only through noteWorkerInfo (start-up,
     // model swap): a result of a task submitted before a swap must not roll it back.
     if (!this.encoderName) this.encoderName = result.encoderName;
-    if (result.newPromptEmbedding) {
+    // Prompt embeddings live as long as cached answers (a stream of unique prompts must
+    // not grow the store for good), and are not kept when caching is off.
+    if (result.newPromptEmbedding && cfg.cacheTtlSeconds > 0) {
       const key = hashKey(['emb', result.encoderName, normalizePrompt(prompt)]);
-      void this.d.store.embeddings.put(key, result.newPromptEmbedding).catch(() => undefined);
+      void this.d.store.embeddings.put(key, result.newPromptEmbedding, cfg.cacheTtlSeconds).catch(() => undefined);
     }
 
     const coldStart = result.resolved.every((r) => r < 0);

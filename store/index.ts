@@ -53,6 +53,8 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** Upper bound on prediction-cache entries, enforced by cleanupExpired() (default 50,000). */
   maxPredictionEntries?: number;
+  /** Upper bound on prompt-embedding cache entries, enforced by cleanupExpired() (default 50,000). */
+  maxEmbeddingEntries?: number;
   /**
    * Most recently used prediction-cache records kept in memory in front of LMDB, so a hit
    * neither reads nor decodes (default 4,096; 0 = off).
@@ -89,7 +91,7 @@ export interface Store<P = unknown> {
    * its own records. Migrations never touch it.
    */
   readonly budgetDb: Database;
-  /** Removes expired entries from the TTL caches and trims the prediction cache to its bound; resolves to the number removed. */
+  /** Removes expired entries from the TTL caches and trims the prediction and embedding caches to their bounds; resolves to the number removed. */
   cleanupExpired(): Promise<number>;
   /** Per-cache hit/miss counts of this process, and entry counts on disk. */
   stats(): StoreStats;
@@ -104,6 +106,7 @@ export interface Store<P = unknown> {
 }
 
 const DEFAULT_MAX_PREDICTIONS = 50_000;
+const DEFAULT_MAX_EMBEDDINGS = 50_000;
 const DEFAULT_PREDICTION_MEMORY_ENTRIES = 4096;
 /** Cache puts are issued together this often (write-behind.ts), or at once when this many wait. */
 const CACHE_WRITE_DELAY_MS = 20;
@@ -145,7 +148,7 @@ export function openStore<P = unknown>(opts: StoreOptions): Store<P> {
     const schema: SchemaReport = readOnly ? { found: SCHEMA_VERSION, migrated: false, dropped: 0 } : prepareSchema(root, dbs);
     return buildStore<P>(
       root, dbs, readOnly, opts.now ?? Date.now, opts.path, schema, opts.maxPredictionEntries ?? DEFAULT_MAX_PREDICTIONS,
-      opts.predictionMemoryEntries ?? DEFAULT_PREDICTION_MEMORY_ENTRIES,
+      opts.maxEmbeddingEntries ?? DEFAULT_MAX_EMBEDDINGS, opts.predictionMemoryEntries ?? DEFAULT_PREDICTION_MEMORY_ENTRIES,
     );
   } catch (err) {
     // Don't leak the environment when refusing to open it.
@@ -170,7 +173,7 @@ function openNamed(root: RootDatabase, name: DbName): Database {
 
 function buildStore<P>(
   root: RootDatabase, dbs: DbMap, readOnly: boolean, now: () => number, path: string, schema: SchemaReport, maxPredictions: number,
-  predictionMemory: number,
+  maxEmbeddings: number, predictionMemory: number,
 ): Store<P> {
   const cacheWrites = new WriteBehind(CACHE_WRITE_DELAY_MS, CACHE_WRITE_MAX_OPS);
   const ctx: StoreContext = { root, readOnly, now, closed: false, cacheWrites };
@@ -198,6 +201,7 @@ function buildStore<P>(
       n += await predictions.trimTo(maxPredictions);
       n += await urlSpecs.cleanupExpired();
       n += await embeddings.cleanupExpired();
+      n += await embeddings.trimTo(maxEmbeddings);
       return n;
     },
     stats() {

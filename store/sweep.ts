@@ -51,3 +51,28 @@ export async function sweepDb<V>(
     await yieldTurn();
   }
 }
+
+/**
+ * Bounds `db` to `maxEntries`: when it holds more, the entries that expire first (the
+ * oldest writes, when all share one TTL) are removed until 90 % of the bound is left.
+ * `expiryOf` reads an entry's expiry (ms since the epoch; -Infinity for an unreadable
+ * one, +Infinity for one that never expires). One read pass collects the expiries, then
+ * sweepDb removes the entries at or below the cutoff in yielding steps.
+ */
+export async function trimByExpiry<V>(
+  ctx: StoreContext,
+  db: Database<V, Key>,
+  maxEntries: number,
+  expiryOf: (value: V) => number,
+): Promise<{ removed: number; cutoff: number }> {
+  const size = (db.getStats() as { entryCount: number }).entryCount;
+  if (size <= maxEntries) return { removed: 0, cutoff: -Infinity };
+  const expiries: number[] = [];
+  for (const { value } of db.getRange({})) expiries.push(expiryOf(value));
+  expiries.sort((a, b) => a - b);
+  const drop = expiries.length - Math.floor(maxEntries * 0.9);
+  if (drop <= 0) return { removed: 0, cutoff: -Infinity };
+  const cutoff = expiries[drop - 1]!;
+  const removed = await sweepDb(ctx, db, (value) => !(expiryOf(value) > cutoff));
+  return { removed, cutoff };
+}

@@ -7,7 +7,7 @@ import type { Database } from 'lmdb';
 import { type StoreContext, assertWritable, cacheKey, removeKey } from './context';
 import { badArgument } from './errors';
 import { SCHEMA_VERSION, isCurrentRecord } from './schema';
-import { sweepDb } from './sweep';
+import { sweepDb, trimByExpiry } from './sweep';
 
 /** Hit/miss counters of one cache in this process, and its entry count on disk. */
 export interface CacheStats {
@@ -145,22 +145,13 @@ export class TtlCache<T> {
    */
   async trimTo(maxEntries: number): Promise<number> {
     assertWritable(this.ctx, `${this.name}.trimTo`);
-    const size = entryCount(this.db);
-    if (size <= maxEntries) return 0;
-    const expiries: number[] = [];
-    for (const { value } of this.db.getRange({})) {
-      const e = (value as TtlRecord<T> | undefined)?.e;
-      expiries.push(typeof e === 'number' ? e : -Infinity);
-    }
-    expiries.sort((a, b) => a - b);
-    const drop = expiries.length - Math.floor(maxEntries * 0.9);
-    if (drop <= 0) return 0;
-    const cutoff = expiries[drop - 1]!;
-    const isDead = (record: unknown, now: number) => liveValue(record, now) === undefined || !((record as TtlRecord<T>).e > cutoff);
-    const removed = await sweepDb(this.ctx, this.db, isDead);
-    this.forgetMemory((r) => isDead(r, this.ctx.now()));
+    const now = this.ctx.now();
+    const expiryOf = (record: unknown): number => (liveValue(record, now) === undefined ? -Infinity : (record as TtlRecord<T>).e);
+    const { removed, cutoff } = await trimByExpiry(this.ctx, this.db, maxEntries, expiryOf);
+    if (removed > 0) this.forgetMemory((r) => !(expiryOf(r) > cutoff));
     return removed;
   }
+
 }
 
 /** What the URL-spec cache returns: the fetched document text and when it was fetched. */

@@ -10,7 +10,7 @@ import { type StoreContext, assertWritable, cacheKey, removeKey } from './contex
 import { badArgument } from './errors';
 import { type CacheStats, entryCount, expiryFrom } from './ttl-cache';
 import { copyPayload, decodeHeader, encodeVectors } from './vector-codec';
-import { sweepDb } from './sweep';
+import { sweepDb, trimByExpiry } from './sweep';
 
 type BinaryDb = Database<Buffer, string>;
 
@@ -81,6 +81,19 @@ export class EmbeddingCache {
   async cleanupExpired(): Promise<number> {
     assertWritable(this.ctx, 'embeddings.cleanupExpired');
     return sweepDb(this.ctx, this.db, isDeadVector);
+  }
+
+  /**
+   * Bounds the cache on disk like TtlCache.trimTo: above `maxEntries`, the entries that
+   * expire first go (entries without a TTL last, unreadable ones first).
+   */
+  async trimTo(maxEntries: number): Promise<number> {
+    assertWritable(this.ctx, 'embeddings.trimTo');
+    const expiryOf = (buf: Buffer): number => {
+      const header = decodeHeader(buf);
+      return header === undefined ? -Infinity : header.expiresAt === 0 ? Infinity : header.expiresAt;
+    };
+    return (await trimByExpiry(this.ctx, this.db, maxEntries, expiryOf)).removed;
   }
 }
 

@@ -26,10 +26,20 @@ t.test('prediction cache entries expire after their TTL', async (t) => {
   const body = { prompt: 'list all projects' };
   await s.post('/predict', body);
   t.equal((await s.post('/predict', body)).json.metadata.performance_metrics.cache_hit, true);
+  const store = s.server.ctx.store;
+  await new Promise((r) => setTimeout(r, 100)); // past the write-behind window
+  t.equal(store.stats().embeddings.size, 1, 'the prompt embedding is cached too');
   await new Promise((r) => setTimeout(r, 1300));
+  t.equal(await store.cleanupExpired(), 2, 'the answer and the prompt embedding expire together');
+  t.equal(store.stats().predictions.size + store.stats().embeddings.size, 0);
   t.equal((await s.post('/predict', body)).json.metadata.performance_metrics.cache_hit, false, 'expired entry is a miss');
-  const removed = await s.server.ctx.store.cleanupExpired();
-  t.ok(removed >= 0);
+});
+
+t.test('with caching off, neither answers nor prompt embeddings are stored', async (t) => {
+  const s = await startTestServer(t, { cacheTtlSeconds: 0 });
+  for (let i = 0; i < 2; i++) t.equal((await s.post('/predict', { prompt: 'list all projects' })).json.metadata.performance_metrics.cache_hit, false);
+  await new Promise((r) => setTimeout(r, 100)); // past the write-behind window
+  t.equal(s.server.ctx.store.stats().predictions.size + s.server.ctx.store.stats().embeddings.size, 0);
 });
 
 t.test('pool: overload sheds with 503, a crashed worker fails only its request', async (t) => {

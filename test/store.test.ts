@@ -607,3 +607,23 @@ t.test('prediction cache is trimmed to its bound, oldest entries first', async (
   t.equal(store.predictions.get('k160'), 160, 'the 90 newest are kept');
   t.equal(store.predictions.get('k159'), undefined);
 });
+
+t.test('prompt-embedding cache is trimmed to its bound: soonest expiry first, no-TTL entries last', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-trim-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let clock = 1_000_000;
+  const store = openStore({ path: dir, now: () => clock, maxEmbeddingEntries: 50 });
+  t.teardown(() => store.close());
+  await store.embeddings.put('forever', new Float32Array([9, 9]));
+  for (let i = 0; i < 120; i++) {
+    clock += 1000;
+    await store.embeddings.put(`e${i}`, new Float32Array([i, 1]), 3600);
+  }
+  t.equal(await store.cleanupExpired(), 121 - 45, 'down to 90 % of the bound');
+  t.equal(store.stats().embeddings.size, 45);
+  t.same(Array.from(store.embeddings.get('forever')!), [9, 9], 'an entry without a TTL outlives the rest');
+  t.same(Array.from(store.embeddings.get('e119')!), [119, 1], 'newest kept');
+  t.ok(store.embeddings.get('e76'), 'the 44 newest with a TTL are kept');
+  t.equal(store.embeddings.get('e75'), undefined);
+  t.equal(store.embeddings.get('e0'), undefined, 'oldest gone');
+});
