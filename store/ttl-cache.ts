@@ -49,7 +49,7 @@ export class TtlCache<T> {
    */
   private readonly pending = new Map<string, TtlRecord<T>>();
   /**
-   * Recently used records in memory, least recently used first (Map order), in front of
+   * Recently read records in memory, least recently used first (Map order), in front of
    * LMDB: a hit on one of them neither reads nor decodes. Holds the stored value itself,
    * so values must not be mutated by callers. Disabled when memoryEntries is 0.
    */
@@ -101,7 +101,11 @@ export class TtlCache<T> {
     const record: TtlRecord<T> = { v: SCHEMA_VERSION, e: expiryFrom(this.ctx.now(), ttlSeconds), d: value };
     const k = cacheKey(key);
     this.pending.set(k, record);
-    this.remember(k, record);
+    // Memory admits a record when it is read back, not when it is written: under a stream
+    // of unique prompts, answers never asked for again would otherwise fill it, and each
+    // one outlived the young generation only to die in the old one (major GCs at the
+    // request rate). A stale copy of an overwritten key must not be served either.
+    this.memory.delete(k);
     try {
       await this.ctx.cacheWrites.add(() => this.db.put(k, record));
     } finally {

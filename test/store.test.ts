@@ -608,6 +608,21 @@ t.test('prediction cache is trimmed to its bound, oldest entries first', async (
   t.equal(store.predictions.get('k159'), undefined);
 });
 
+t.test('answers in memory: admitted when read back, never served stale after an overwrite', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-lru-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const store = openStore<string>({ path: dir, predictionMemoryEntries: 2 });
+  t.teardown(() => store.close());
+  await store.predictions.put('a', 'first', 60);
+  t.equal(store.predictions.get('a'), 'first');
+  t.equal(store.predictions.get('a'), 'first', 'read again (now from memory)');
+  await store.predictions.put('a', 'second', 60);
+  t.equal(store.predictions.get('a'), 'second', 'the overwrite wins over the remembered copy');
+  for (const k of ['b', 'c', 'd']) await store.predictions.put(k, k, 60);
+  for (const k of ['b', 'c', 'd']) t.equal(store.predictions.get(k), k, 'more keys than memory holds still read back from LMDB');
+  t.equal(store.predictions.get('a'), 'second');
+});
+
 t.test('prompt-embedding cache is trimmed to its bound: soonest expiry first, no-TTL entries last', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-trim-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
