@@ -7,7 +7,7 @@
  * Nothing here knows any particular API: every signal is computed from the catalog's own
  * text and structure (resource graph, response fields) and from the request.
  */
-import type { ResourceGraph } from './resource-graph';
+import type { KnownFlags, ResourceGraph } from './resource-graph';
 import type { PreparedCatalog } from './prepared-catalog';
 import { ACTION_CLASSES, type ActionClass } from './verbs';
 
@@ -98,6 +98,8 @@ export interface RequestSignals {
   now: number;
   /** Resources whose ids the workflow already holds (from values or from producers called). */
   knownResources: ReadonlySet<string>;
+  /** `knownResources` by resource id (graph.knownFlags): what per-endpoint checks read. */
+  knownFlags: KnownFlags;
   /** Prompt similarity (cosine) and normalised BM25 of every endpoint. */
   similarity: Float32Array;
   /** Similarity after removing the catalog's common component (see PreparedCatalog.centered). */
@@ -168,8 +170,9 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 9] = transitionProb(sig.transitions, last >= 0 ? eps[last]!.id : undefined, undefined, eps[c]!.id);
     out[o + 10] = transitionProb(sig.transitions, last >= 0 ? eps[last]!.id : undefined, prev2 >= 0 ? eps[prev2]!.id : undefined, eps[c]!.id);
     out[o + 11] = sig.lexical[c]!;
-    out[o + 12] = f.pathParams.length ? g.satisfiable(c, sig.knownResources as Set<string>) : 1;
-    out[o + 13] = unsatisfied(f.paramResources, sig.knownResources);
+    const unknownParams = unsatisfied(g.paramIds[c]!, sig.knownFlags);
+    out[o + 12] = g.satisfiableFlags(c, sig.knownFlags);
+    out[o + 13] = unknownParams;
     out[o + 14] = METHOD_CODES[eps[c]!.method] ?? 5;
     out[o + 15] = historyPosition(hist, c);
     const down = downstream(g, c, sig);
@@ -184,7 +187,7 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     out[o + 24] = down.unknown;
     out[o + 25] = sig.entities;
     // One untyped id from the last response can fill one path parameter the workflow lacks.
-    out[o + 26] = last >= 0 && sig.lastReturnsIds && f.pathParams.length > 0 ? Math.max(0, 1 - unsatisfied(f.paramResources, sig.knownResources)) : 0;
+    out[o + 26] = last >= 0 && sig.lastReturnsIds && f.pathParams.length > 0 ? Math.max(0, 1 - unknownParams) : 0;
     out[o + 27] = sig.historySimilarity;
     out[o + 28] = Number.isNaN(sig.historySimilarity) ? NaN : sig.similarity[c]! - sig.historySimilarity;
     out[o + 29] = f.qualifier ? coverage(pc.qualifierTerms[c]!, sig.promptTerms) : NaN;
@@ -210,7 +213,7 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
     // The prompt names a person, no person is known yet, and this call looks people up.
     // (A search finds a named person; a plain listing only lets one scan for them.)
     const lookup = f.kind === 'search' ? 1 : f.kind === 'list' && !f.qualifier ? 0.5 : 0;
-    const unknown = !sig.knownResources.has(f.resource);
+    const unknown = !sig.knownFlags.exact[g.mainIds[c]!];
     out[o + 49] = sig.personNames > 0 && f.personish && unknown ? lookup : 0;
     // The prompt names something (a title, a quoted name) and this call can look it up.
     out[o + 50] = sig.entities > 0 && unknown ? lookup : 0;
@@ -253,14 +256,14 @@ function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Arr
   const add = (i: number, w: number) => out.set(i, (out.get(i) ?? 0) + w);
   goals.forEach((t, k) => {
     const w = PLAN_WEIGHTS[k]!;
-    const missing = g.facts[t]!.paramResources.filter((r) => !sig.knownResources.has(r));
+    const missing = g.facts[t]!.paramResources.filter((_, j) => !sig.knownFlags.exact[g.paramIds[t]![j]!]);
     if (missing.length === 0) {
       add(t, w);
       return;
     }
     if (missing.length === 1 && sig.lastReturnsIds) add(t, w * 0.5);
     for (const p of g.producersOf(missing[0]!)) {
-      if (p !== t && unsatisfied(g.facts[p]!.paramResources, sig.knownResources) === 0) add(p, w);
+      if (p !== t && unsatisfied(g.paramIds[p]!, sig.knownFlags) === 0) add(p, w);
     }
   });
   return out;
@@ -278,7 +281,7 @@ function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readon
   const respRank = new Float32Array(candidates.length).fill(NaN);
   const ready: number[] = [];
   candidates.forEach((c, r) => {
-    if (unsatisfied(pc.graph.facts[c]!.paramResources, sig.knownResources) === 0) ready.push(r);
+    if (unsatisfied(pc.graph.paramIds[c]!, sig.knownFlags) === 0) ready.push(r);
   });
   const bySim = [...ready].sort((a, b) => sig.similarity[candidates[b]!]! - sig.similarity[candidates[a]!]!);
   const byLex = [...ready].sort((a, b) => sig.lexical[candidates[b]!]! - sig.lexical[candidates[a]!]!);
@@ -318,9 +321,10 @@ function transitionProb(t: TransitionLookup | undefined, prev: string | undefine
   return total > 0 ? t.trigram(prev2, prev, next) / total : NaN;
 }
 
-function unsatisfied(paramResources: readonly string[], known: ReadonlySet<string>): number {
+/** Path parameters whose resource itself is not known (by resource id). */
+function unsatisfied(paramIds: Int32Array, known: KnownFlags): number {
   let n = 0;
-  for (const r of paramResources) if (!known.has(r)) n++;
+  for (let j = 0; j < paramIds.length; j++) if (!known.exact[paramIds[j]!]) n++;
   return n;
 }
 
@@ -354,10 +358,12 @@ function downstream(g: ResourceGraph, c: number, sig: RequestSignals): { sim: nu
   let lex = 0;
   let centered = -1;
   let unknown = 0;
-  for (const r of g.facts[c]!.producesIds) {
-    if (sig.knownResources.has(r)) continue;
+  const produced = g.producedIds[c]!;
+  const names = g.facts[c]!.producesIds;
+  for (let j = 0; j < produced.length; j++) {
+    if (sig.knownFlags.exact[produced[j]!]) continue;
     unknown++;
-    for (const d of g.consumersOf(r)) {
+    for (const d of g.consumersOf(names[j]!)) {
       if (d === c) continue;
       if (sig.similarity[d]! > sim) sim = sig.similarity[d]!;
       if (sig.lexical[d]! > lex) lex = sig.lexical[d]!;

@@ -171,6 +171,7 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     lastTimestamp: history.length ? lastTimestamp : undefined,
     now: input.now,
     knownResources: known,
+    knownFlags: pc.graph.knownFlags(known),
     similarity,
     centered,
     responseOf,
@@ -274,20 +275,31 @@ export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, lim
   const n = pc.catalog.endpoints.length;
   if (n <= limit) return Array.from({ length: n }, (_, i) => i);
   const g = pc.graph;
-  const last = sig.history.length ? sig.history[sig.history.length - 1]! : -1;
+  const { exact } = sig.knownFlags;
+  // distance(last, i) <= 1: the last call itself and its direct successors.
+  const next = new Uint8Array(n);
+  if (sig.history.length) {
+    const last = sig.history[sig.history.length - 1]!;
+    next[last] = 1;
+    for (const s of g.successors(last)) next[s] = 1;
+  }
   const prior = new Float32Array(n);
-  // Per resource: does an endpoint needing its ids match the prompt well? (Asked for every producer.)
-  const consumerWanted = new Map<string, boolean>();
+  // Per resource id: does an endpoint needing its ids match the prompt well? 0 = not asked
+  // yet, 1 = yes, 2 = no. (Asked for every producer.)
+  const consumerWanted = new Uint8Array(g.resourceCount);
   for (let i = 0; i < n; i++) {
-    const f = g.facts[i]!;
     let p = Math.max(sig.similarity[i]!, sig.lexical[i]!);
-    if (f.pathParams.length && g.satisfiable(i, sig.knownResources as Set<string>) === 1) p += 0.3;
-    if (last >= 0 && g.distance(last, i) <= 1) p += 0.3;
-    for (const r of f.producesIds) {
-      if (sig.knownResources.has(r)) continue;
-      let wanted = consumerWanted.get(r);
-      if (wanted === undefined) consumerWanted.set(r, (wanted = g.consumersOf(r).some((d) => sig.similarity[d]! > 0.5 * sig.maxSimilarity)));
-      if (wanted) p += 0.2;
+    if (g.paramIds[i]!.length && g.satisfiableFlags(i, sig.knownFlags) === 1) p += 0.3;
+    if (next[i]) p += 0.3;
+    const produced = g.producedIds[i]!;
+    for (let j = 0; j < produced.length; j++) {
+      const r = produced[j]!;
+      if (exact[r]) continue;
+      if (consumerWanted[r] === 0) {
+        const wanted = g.consumersOf(g.facts[i]!.producesIds[j]!).some((d) => sig.similarity[d]! > 0.5 * sig.maxSimilarity);
+        consumerWanted[r] = wanted ? 1 : 2;
+      }
+      if (consumerWanted[r] === 1) p += 0.2;
     }
     prior[i] = p;
   }

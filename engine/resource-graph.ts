@@ -59,10 +59,34 @@ export interface ResourceGraph {
   consumersOf(resource: string): number[];
   /** Fraction (0..1) of the endpoint's path parameters whose resource is in `known`; 1 with no parameters. */
   satisfiable(endpointIdx: number, knownResources: Set<string>): number;
+  /**
+   * Every resource name the facts mention has an integer id (0..resourceCount-1), so a
+   * request can hold what it knows in flag arrays instead of string sets: the request
+   * path asks about each endpoint's resources for every endpoint.
+   */
+  resourceCount: number;
+  /** Ids of each endpoint's path parameter resources, parallel to facts[i].paramResources. */
+  paramIds: readonly Int32Array[];
+  /** Ids of the resources each endpoint produces, parallel to facts[i].producesIds. */
+  producedIds: readonly Int32Array[];
+  /** Id of each endpoint's main resource (facts[i].resource). */
+  mainIds: Int32Array;
+  /** `known` as flags by resource id, for satisfiableFlags and exact membership tests. */
+  knownFlags(knownResources: ReadonlySet<string>): KnownFlags;
+  /** satisfiable(endpointIdx, known) for flags = knownFlags(known), without string work. */
+  satisfiableFlags(endpointIdx: number, flags: KnownFlags): number;
   /** Fewest dependency hops from one endpoint to another; Infinity when unreachable within MAX_HOPS. */
   distance(from: number, to: number): number;
   /** Direct successors of an endpoint in the dependency graph. */
   successors(endpointIdx: number): readonly number[];
+}
+
+/** A set of known resources by resource id (see ResourceGraph.knownFlags). */
+export interface KnownFlags {
+  /** 1 where the resource itself is known: `known.has(name)`. */
+  exact: Uint8Array;
+  /** 1 where it or a resource named like it is known (sameResource): what satisfiable counts. */
+  covered: Uint8Array;
 }
 
 /** Hop cap of `distance`: longer chains are not workflows anyone follows. */
@@ -554,6 +578,22 @@ export function buildResourceGraph(c: Catalog): ResourceGraph {
   }
   const succ = adj.map((s) => [...s].sort((x, y) => x - y));
 
+  const ids = new Map<string, number>();
+  const idOf = (r: string): number => {
+    let id = ids.get(r);
+    if (id === undefined) ids.set(r, (id = ids.size));
+    return id;
+  };
+  const paramIds = facts.map((f) => Int32Array.from(f.paramResources, idOf));
+  const producedIds = facts.map((f) => Int32Array.from(f.producesIds, idOf));
+  const mainIds = Int32Array.from(facts, (f) => idOf(f.resource));
+  const names = [...ids.keys()];
+  // Per id, the ids of every name sameResource relates to it (itself included); such
+  // names share their last word, so only names with the same last word are compared.
+  const byLastWord = new Map<string, number[]>();
+  names.forEach((r, id) => addTo(byLastWord, lastTok(r), id));
+  const alike = names.map((r) => byLastWord.get(lastTok(r))!.filter((j) => sameResource(names[j]!, r)));
+
   // Distance rows are BFS results computed on first use: a full table for ordinary
   // catalogs (n*n bytes, 1 MB at 1,000 endpoints), a bounded cache above that.
   const fullRows: (Uint8Array | undefined)[] = n <= FULL_TABLE_LIMIT ? new Array(n) : [];
@@ -597,6 +637,34 @@ export function buildResourceGraph(c: Catalog): ResourceGraph {
           }
         }
       }
+      return Math.min(1, ok / needs.length);
+    },
+    resourceCount: names.length,
+    paramIds,
+    producedIds,
+    mainIds,
+    knownFlags(known) {
+      const exact = new Uint8Array(names.length);
+      const covered = new Uint8Array(names.length);
+      for (const k of known) {
+        const id = ids.get(k);
+        if (id !== undefined) {
+          exact[id] = 1;
+          for (const j of alike[id]!) covered[j] = 1;
+        } else {
+          // A name no endpoint mentions can still be a qualified form of one.
+          names.forEach((r, j) => {
+            if (sameResource(k, r)) covered[j] = 1;
+          });
+        }
+      }
+      return { exact, covered };
+    },
+    satisfiableFlags(idx, flags) {
+      const needs = paramIds[idx];
+      if (!needs || needs.length === 0) return 1;
+      let ok = 0;
+      for (let j = 0; j < needs.length; j++) ok += flags.covered[needs[j]!]!;
       return Math.min(1, ok / needs.length);
     },
     distance(from, to) {

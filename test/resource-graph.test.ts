@@ -235,3 +235,37 @@ t.test('sameResource: equal, or one is the other qualified with "_"', (t) => {
   fc.assert(fc.property(word, word, (a, b) => sameResource(a, b) === (a === b || a.endsWith(`_${b}`) || b.endsWith(`_${a}`))), { numRuns: 2000 });
   t.end();
 });
+
+t.test('knownFlags and satisfiableFlags agree with the string-set forms', async (t) => {
+  // Names related only by qualification ("key" ~ "api_key", "item" ~ "order_item").
+  const qualified = await buildCatalog({
+    openapi: '3.0.3',
+    info: { title: 'Qualified names', version: '1' },
+    paths: {
+      '/keys': { get: op('List keys', 'listKeys', obj({ data: arr(obj({ key_id: str })) })) },
+      '/api-keys/{keyId}': { parameters: [pathParam('keyId')], get: op('Get an API key', 'getApiKey', obj({ id: str })) },
+      '/items': { get: op('List items', 'listItems', obj({ data: arr(obj({ id: str })) })) },
+      '/order-items/{order_item_id}': { parameters: [pathParam('order_item_id')], get: op('Get an order item', 'getOrderItem', obj({ id: str, item_id: str })) },
+      '/users/{userId}/order-items/{itemId}': { parameters: [pathParam('userId'), pathParam('itemId')], delete: op('Remove an item', 'removeItem') },
+    },
+  });
+  for (const graph of [g, buildResourceGraph(qualified)]) {
+    const mentioned = [...new Set(graph.facts.flatMap((f) => [f.resource, ...f.paramResources, ...f.producesIds]))];
+    // Names no endpoint mentions, some of them qualified forms of ones that are.
+    const names = [...mentioned, 'big_user', 'x_api_key', 'key', 'nothing_like_this', ''];
+    fc.assert(
+      fc.property(fc.subarray(names), (knownList) => {
+        const known = new Set(knownList);
+        const flags = graph.knownFlags(known);
+        graph.facts.forEach((f, i) => {
+          if (graph.satisfiableFlags(i, flags) !== graph.satisfiable(i, known)) throw new Error(`satisfiable ${i} ${knownList}`);
+          const pairs: [string, number][] = [[f.resource, graph.mainIds[i]!], ...f.paramResources.map((r, j): [string, number] => [r, graph.paramIds[i]![j]!]), ...f.producesIds.map((r, j): [string, number] => [r, graph.producedIds[i]![j]!])];
+          for (const [r, id] of pairs) if (Boolean(flags.exact[id]) !== known.has(r)) throw new Error(`exact ${r} ${knownList}`);
+        });
+      }),
+      { seed: 4, numRuns: 300 },
+    );
+    t.pass(`${graph.facts.length} endpoints, ${mentioned.length} resources`);
+  }
+  t.equal(g.satisfiableFlags(-5, g.knownFlags(new Set())), 1, 'unknown index has no params');
+});
