@@ -203,27 +203,36 @@ export function compareScoreDesc(scores: ArrayLike<number>): (a: number, b: numb
 const INDEX_BITS = 2 ** 21;
 
 /**
- * Indexes of `scores` sorted by compareScoreDesc, without a comparator callback: each
- * entry becomes one exactly representable double, (descending order key of the f32 bits)
- * x 2^21 + index, and a plain numeric typed-array sort orders those. The order key is the
- * f32's bits made monotonic (sign flips the rest), -0 is taken as +0 (they compare equal,
- * so the index decides, as with the comparator). NaN (where the comparator is not a
- * consistent order) or huge arrays fall back to the comparator sort itself.
+ * Entry `i` of a Float32Array as one exactly representable double whose ascending
+ * numeric order is compareScoreDesc's order: (descending order key of the f32 bits `b`)
+ * x 2^21 + index. The order key is the bits made monotonic (sign flips the rest); -0 is
+ * taken as +0 (they compare equal, so the index decides, as with the comparator). Not for
+ * NaN (see isNaNBits), where the comparator is not a consistent order.
+ */
+function orderKey(b: number, i: number): number {
+  if (b === 0x80000000) b = 0;
+  // Ascending key: negative floats have their bits inverted, positive ones the sign set.
+  const asc = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+  return (0xffffffff - asc) * INDEX_BITS + i;
+}
+
+function isNaNBits(b: number): boolean {
+  return (b & 0x7fffffff) > 0x7f800000;
+}
+
+/**
+ * Indexes of `scores` sorted by compareScoreDesc, without a comparator callback: a plain
+ * numeric typed-array sort of the entries' orderKeys. NaN or huge arrays fall back to
+ * the comparator sort itself.
  */
 export function orderByScoreDesc(scores: Float32Array): Uint32Array {
   const n = scores.length;
+  const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
   const keys = new Float64Array(n);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
   let exact = n <= INDEX_BITS;
   for (let i = 0; exact && i < n; i++) {
-    const x = scores[i]!;
-    if (x !== x) exact = false;
-    f[0] = x === 0 ? 0 : x;
-    const b = u[0]!;
-    // Ascending key: negative floats have their bits inverted, positive ones the sign set.
-    const asc = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-    keys[i] = (0xffffffff - asc) * INDEX_BITS + i;
+    if (isNaNBits(bits[i]!)) exact = false;
+    else keys[i] = orderKey(bits[i]!, i);
   }
   const out = new Uint32Array(n);
   if (!exact) {
@@ -236,34 +245,53 @@ export function orderByScoreDesc(scores: Float32Array): Uint32Array {
   return out;
 }
 
+/** topByScoreDesc's heap; reused because every request asks three times (allocation is most of a small call). */
+let heapScratch = new Float64Array(64);
+
 /**
- * The first min(k, n) entries of orderByScoreDesc(scores), without ordering the rest: one
- * pass keeps the best k so far in order, and most entries lose a single comparison with
- * the k-th best. Indexes arrive in increasing order, so an entry goes after every kept
- * one with an equal score, as the tie rule says. Falls back to the full order on NaN
- * (whose comparator order is not a ranking to reproduce) and when the scores come in so
- * nearly ascending that insertions would cost more than the sort.
+ * The first min(k, n) entries of orderByScoreDesc(scores), without ordering the rest: a
+ * max-heap holds the k smallest orderKeys so far, so most entries lose one comparison
+ * with its top (the k-th best) and the others cost a log(k) sift instead of shifting an
+ * ordered list. Keys are distinct, so ties need no care; only the k kept are sorted.
+ * Falls back to the full order on NaN.
  */
 export function topByScoreDesc(scores: Float32Array, k: number): number[] {
   const n = scores.length;
-  const full = (): number[] => Array.from(orderByScoreDesc(scores).subarray(0, k));
-  if (k >= n) return full();
-  const top: number[] = [];
-  let moves = 0;
+  if (k <= 0) return [];
+  if (k >= n || n > INDEX_BITS) return Array.from(orderByScoreDesc(scores).subarray(0, k));
+  if (heapScratch.length < k) heapScratch = new Float64Array(k);
+  const heap = heapScratch;
+  const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
   for (let i = 0; i < n; i++) {
-    const v = scores[i]!;
-    if (v !== v) return full();
-    if (top.length === k && !(v > scores[top[k - 1]!]!)) continue;
-    let at = top.length < k ? top.length : k - 1;
-    while (at > 0 && v > scores[top[at - 1]!]!) {
-      top[at] = top[at - 1]!;
-      at--;
+    const b = bits[i]!;
+    if (isNaNBits(b)) return Array.from(orderByScoreDesc(scores).subarray(0, k));
+    const key = orderKey(b, i);
+    if (i < k) {
+      // Filling up: sift the new key up.
+      let at = i;
+      while (at > 0 && heap[(at - 1) >> 1]! < key) {
+        heap[at] = heap[(at - 1) >> 1]!;
+        at = (at - 1) >> 1;
+      }
+      heap[at] = key;
+    } else if (key < heap[0]!) {
+      // Replaces the worst kept: sift down from the top.
+      let at = 0;
+      for (;;) {
+        let c = 2 * at + 1;
+        if (c >= k) break;
+        if (c + 1 < k && heap[c + 1]! > heap[c]!) c++;
+        if (!(heap[c]! > key)) break;
+        heap[at] = heap[c]!;
+        at = c;
+      }
+      heap[at] = key;
     }
-    top[at] = i;
-    moves += k - at;
-    if (moves > 16 * n) return full();
   }
-  return top;
+  const top = heap.subarray(0, k).sort();
+  const out = new Array<number>(k);
+  for (let i = 0; i < k; i++) out[i] = top[i]! % INDEX_BITS;
+  return out;
 }
 
 /**
