@@ -148,8 +148,11 @@ export function computeFeatures(pc: PreparedCatalog, sig: RequestSignals, candid
   const logSize = Math.log2(eps.length + 1);
   const response = sig.responseOf(candidates);
   const { simRank, lexRank, centRank, respRank } = readyRanks(pc, sig, candidates, response);
-  const planCentered = planSupport(pc, sig, sig.centered);
-  const planLexical = planSupport(pc, sig, sig.lexical);
+  // Flags, not a Set: planSupport asks for every endpoint.
+  const called = new Uint8Array(eps.length);
+  for (const h of hist) called[h] = 1;
+  const planCentered = planSupport(pc, sig, sig.centered, called);
+  const planLexical = planSupport(pc, sig, sig.lexical, called);
   let bestReadyCentered = -Infinity;
   candidates.forEach((c, r) => {
     if (!Number.isNaN(centRank[r]!) && sig.centered[c]! > bestReadyCentered) bestReadyCentered = sig.centered[c]!;
@@ -233,12 +236,10 @@ const PLAN_WEIGHTS = [1, 0.6, 0.4];
  *
  *   prompt ~ "credits of <movie>"  ->  goal GET /movie/{id}/credits (movie id missing)
  *                                   ->  support for producers of movie ids (search, lists)
+ * `called` flags the endpoints already in the history.
  */
-function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Array): Map<number, number> {
+function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Array, called: Uint8Array): Map<number, number> {
   const g = pc.graph;
-  // Flags, not a Set: this is asked for every endpoint.
-  const called = new Uint8Array(score.length);
-  for (const h of sig.history) called[h] = 1;
   // The PLAN_TARGETS best-scoring endpoints not yet called, best first (ties: lower index),
   // by one pass instead of sorting the whole catalog.
   const goals: number[] = [];
@@ -275,10 +276,10 @@ function planSupport(pc: PreparedCatalog, sig: RequestSignals, score: Float32Arr
  * similarities vary from API to API; "best among what is callable" transfers.
  */
 function readyRanks(pc: PreparedCatalog, sig: RequestSignals, candidates: readonly number[], response: Float32Array): Record<'simRank' | 'lexRank' | 'centRank' | 'respRank', Float32Array> {
-  const simRank = new Float32Array(candidates.length).fill(NaN);
-  const lexRank = new Float32Array(candidates.length).fill(NaN);
-  const centRank = new Float32Array(candidates.length).fill(NaN);
-  const respRank = new Float32Array(candidates.length).fill(NaN);
+  // One allocation for the four (typed-array allocation costs more than filling them).
+  const m = candidates.length;
+  const all = new Float32Array(4 * m).fill(NaN);
+  const [simRank, lexRank, centRank, respRank] = [0, 1, 2, 3].map((k) => all.subarray(k * m, (k + 1) * m)) as [Float32Array, Float32Array, Float32Array, Float32Array];
   const ready: number[] = [];
   candidates.forEach((c, r) => {
     if (unsatisfied(pc.graph.paramIds[c]!, sig.knownFlags) === 0) ready.push(r);

@@ -99,18 +99,21 @@ function parseTimestamp(t: string | number | undefined): number | undefined {
 export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved: readonly ResolvedCall[]): RequestSignals {
   const n = pc.catalog.endpoints.length;
   // Similarity is computed on what the user wants done, without the names in the prompt.
-  const lexRaw = lexicalScores(pc.lexical, goalText(input.prompt));
+  // The per-endpoint arrays share one allocation: typed-array allocation costs more than
+  // filling a few hundred entries.
+  const perEndpoint = new Float32Array(3 * n);
+  const lexical = lexicalScores(pc.lexical, goalText(input.prompt), perEndpoint.subarray(0, n));
   let maxLex = 0;
-  for (let i = 0; i < n; i++) if (lexRaw[i]! > maxLex) maxLex = lexRaw[i]!;
-  const lexical = new Float32Array(n);
-  if (maxLex > 0) for (let i = 0; i < n; i++) lexical[i] = lexRaw[i]! / maxLex;
-  const similarity = new Float32Array(n);
+  for (let i = 0; i < n; i++) if (lexical[i]! > maxLex) maxLex = lexical[i]!;
+  if (maxLex > 0) for (let i = 0; i < n; i++) lexical[i] = lexical[i]! / maxLex;
+  else lexical.fill(0);
+  const similarity = perEndpoint.subarray(n, 2 * n);
   if (input.promptEmbedding && pc.embeddingDots && input.promptEmbedding.length === pc.dim) {
     pc.embeddingDots.dot(input.promptEmbedding, 1, similarity);
   } else {
     similarity.set(lexical); // lexical stand-in when no encoder is configured
   }
-  const centered = new Float32Array(n);
+  const centered = perEndpoint.subarray(2 * n);
   if (input.promptEmbedding && pc.centeredDots && pc.mean && input.promptEmbedding.length === pc.dim) {
     const d = pc.dim;
     const q = new Float32Array(d);
@@ -154,6 +157,7 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     });
     if (r.timestamp !== undefined) lastTimestamp = r.timestamp;
   }
+  const ranks = new Uint8Array(2 * n);
   let historySimilarity = NaN;
   for (const h of history) historySimilarity = Number.isNaN(historySimilarity) ? similarity[h]! : Math.max(historySimilarity, similarity[h]!);
   return {
@@ -176,8 +180,8 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     centered,
     responseOf,
     lexical,
-    similarityRank: cappedRanks(similarity),
-    lexicalRank: cappedRanks(lexical),
+    similarityRank: cappedRanks(similarity, ranks.subarray(0, n)),
+    lexicalRank: cappedRanks(lexical, ranks.subarray(n)),
     maxSimilarity: n ? maxSimilarity : 0,
     transitions: input.transitions,
   };
@@ -186,9 +190,9 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
 /** "how many seats ...", "the number of episodes", "count of open tickets". */
 const COUNT_QUESTION = /\b(how many|number of|count of)\b/i;
 
-/** Rank of each entry by compareScoreDesc, capped at RANK_CAP: only the best RANK_CAP are ordered. */
-function cappedRanks(scores: Float32Array): Uint8Array {
-  const out = new Uint8Array(scores.length).fill(RANK_CAP);
+/** Rank of each entry by compareScoreDesc, capped at RANK_CAP, into `out`: only the best RANK_CAP are ordered. */
+function cappedRanks(scores: Float32Array, out: Uint8Array): Uint8Array {
+  out.fill(RANK_CAP);
   const top = topByScoreDesc(scores, RANK_CAP);
   for (let r = 0; r < top.length; r++) out[top[r]!] = r;
   return out;
@@ -304,13 +308,11 @@ export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, lim
   if (n <= limit) return Array.from({ length: n }, (_, i) => i);
   const g = pc.graph;
   const { exact } = sig.knownFlags;
-  // distance(last, i) <= 1: the last call itself and its direct successors.
-  const next = new Uint8Array(n);
-  if (sig.history.length) {
-    const last = sig.history[sig.history.length - 1]!;
-    next[last] = 1;
-    for (const s of g.successors(last)) next[s] = 1;
-  }
+  // distance(last, i) <= 1: the last call itself and its direct successors (ascending,
+  // so one cursor walks them alongside i).
+  const last = sig.history.length ? sig.history[sig.history.length - 1]! : -1;
+  const next = last >= 0 ? g.successors(last) : [];
+  let at = 0;
   const prior = new Float32Array(n);
   // Per resource id: does an endpoint needing its ids match the prompt well? 0 = not asked
   // yet, 1 = yes, 2 = no. (Asked for every producer.)
@@ -318,7 +320,8 @@ export function generateCandidates(pc: PreparedCatalog, sig: RequestSignals, lim
   for (let i = 0; i < n; i++) {
     let p = Math.max(sig.similarity[i]!, sig.lexical[i]!);
     if (g.paramIds[i]!.length && g.satisfiableFlags(i, sig.knownFlags) === 1) p += 0.3;
-    if (next[i]) p += 0.3;
+    if (i === last || next[at] === i) p += 0.3;
+    if (next[at] === i) at++;
     const produced = g.producedIds[i]!;
     for (let j = 0; j < produced.length; j++) {
       const r = produced[j]!;

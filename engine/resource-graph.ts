@@ -77,7 +77,7 @@ export interface ResourceGraph {
   satisfiableFlags(endpointIdx: number, flags: KnownFlags): number;
   /** Fewest dependency hops from one endpoint to another; Infinity when unreachable within MAX_HOPS. */
   distance(from: number, to: number): number;
-  /** Direct successors of an endpoint in the dependency graph. */
+  /** Direct successors of an endpoint in the dependency graph, ascending. */
   successors(endpointIdx: number): readonly number[];
 }
 
