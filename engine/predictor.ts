@@ -250,7 +250,7 @@ export function orderByScoreDesc(scores: Float32Array): Uint32Array {
 }
 
 /** topByScoreDesc's heap; reused because every request asks three times (allocation is most of a small call). */
-let heapScratch = new Float64Array(64);
+let heapScratch = new Float64Array(65);
 
 /**
  * The first min(k, n) entries of orderByScoreDesc(scores), without ordering the rest: a
@@ -263,39 +263,35 @@ export function topByScoreDesc(scores: Float32Array, k: number): number[] {
   const n = scores.length;
   if (k <= 0) return [];
   if (k >= n || n > INDEX_BITS) return Array.from(orderByScoreDesc(scores).subarray(0, k));
-  if (heapScratch.length < k) heapScratch = new Float64Array(k);
+  if (heapScratch.length < k + 1) heapScratch = new Float64Array(k + 1);
   const heap = heapScratch;
+  heap[k] = -Infinity; // the missing right child of the last parent, never chosen
   const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
   for (let i = 0; i < n; i++) {
     const b = bits[i]!;
     if (isNaNBits(b)) return Array.from(orderByScoreDesc(scores).subarray(0, k));
     const key = orderKey(b, i);
     if (i < k) {
-      // Filling up: sift the new key up.
-      let at = i;
-      while (at > 0 && heap[(at - 1) >> 1]! < key) {
-        heap[at] = heap[(at - 1) >> 1]!;
-        at = (at - 1) >> 1;
-      }
-      heap[at] = key;
-    } else if (key < heap[0]!) {
-      // Replaces the worst kept: sift down from the top.
-      let at = 0;
-      for (;;) {
-        let c = 2 * at + 1;
-        if (c >= k) break;
-        if (c + 1 < k && heap[c + 1]! > heap[c]!) c++;
-        if (!(heap[c]! > key)) break;
-        heap[at] = heap[c]!;
-        at = c;
-      }
-      heap[at] = key;
-    }
+      heap[i] = key;
+      if (i === k - 1) for (let at = (k >> 1) - 1; at >= 0; at--) siftDown(heap, k, at, heap[at]!);
+    } else if (key < heap[0]!) siftDown(heap, k, 0, key);
   }
   const top = heap.subarray(0, k).sort();
   const out = new Array<number>(k);
   for (let i = 0; i < k; i++) out[i] = top[i]! % INDEX_BITS;
   return out;
+}
+
+/** Moves `key` down from `at` of a max-heap of `size` keys (heap[size] = -Infinity) to where it belongs. */
+function siftDown(heap: Float64Array, size: number, at: number, key: number): void {
+  for (let c = 2 * at + 1; c < size; c = 2 * at + 1) {
+    // The larger child, without a branch (a data-dependent one mispredicts half the time).
+    c += +(heap[c + 1]! > heap[c]!);
+    if (!(heap[c]! > key)) break;
+    heap[at] = heap[c]!;
+    at = c;
+  }
+  heap[at] = key;
 }
 
 /**
