@@ -220,6 +220,11 @@ function orderKey(b: number, i: number): number {
   return (0xffffffff - asc) * INDEX_BITS + i;
 }
 
+/** The index part of an orderKey (the same as key % INDEX_BITS, without a floating-point remainder call). */
+function keyIndex(key: number): number {
+  return key - Math.floor(key / INDEX_BITS) * INDEX_BITS;
+}
+
 function isNaNBits(b: number): boolean {
   return (b & 0x7fffffff) > 0x7f800000;
 }
@@ -245,7 +250,7 @@ export function orderByScoreDesc(scores: Float32Array): Uint32Array {
     return out;
   }
   keys.sort();
-  for (let i = 0; i < n; i++) out[i] = keys[i]! % INDEX_BITS;
+  for (let i = 0; i < n; i++) out[i] = keyIndex(keys[i]!);
   return out;
 }
 
@@ -276,9 +281,14 @@ export function topByScoreDesc(scores: Float32Array, k: number): number[] {
       if (i === k - 1) for (let at = (k >> 1) - 1; at >= 0; at--) siftDown(heap, k, at, heap[at]!);
     } else if (key < heap[0]!) siftDown(heap, k, 0, key);
   }
-  const top = heap.subarray(0, k).sort();
+  // Heapsort the kept keys: the largest (the k-th best) comes off first.
   const out = new Array<number>(k);
-  for (let i = 0; i < k; i++) out[i] = top[i]! % INDEX_BITS;
+  for (let size = k - 1; size >= 0; size--) {
+    out[size] = keyIndex(heap[0]!);
+    const last = heap[size]!;
+    heap[size] = -Infinity;
+    siftDown(heap, size, 0, last);
+  }
   return out;
 }
 
