@@ -96,9 +96,10 @@ export interface RequestSignals {
   /** Milliseconds of the last call, when the client sent timestamps. */
   lastTimestamp: number | undefined;
   now: number;
-  /** Resources whose ids the workflow already holds (from values or from producers called). */
-  knownResources: ReadonlySet<string>;
-  /** `knownResources` by resource id (graph.knownFlags): what per-endpoint checks read. */
+  /**
+   * Resources whose ids the workflow already holds (from values or from producers
+   * called), as flags by resource id (graph.knownFlags).
+   */
   knownFlags: KnownFlags;
   /** Prompt similarity (cosine) and normalised BM25 of every endpoint. */
   similarity: Float32Array;

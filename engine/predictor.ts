@@ -174,7 +174,6 @@ export function buildSignals(pc: PreparedCatalog, input: PredictInput, resolved:
     history,
     lastTimestamp: history.length ? lastTimestamp : undefined,
     now: input.now,
-    knownResources: known,
     knownFlags: pc.graph.knownFlags(known),
     similarity,
     centered,
