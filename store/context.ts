@@ -40,6 +40,11 @@ export function cacheKey(key: string): string {
   return '\u0000sha256:' + createHash('sha256').update(key).digest('hex');
 }
 
+/** Entry count from LMDB's own statistics: O(1), no scan. */
+export function entryCount(db: { getStats(): object }): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
+}
+
 /** Yields to the event loop so long scans don't stall request handling. */
 export function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

@@ -14,6 +14,7 @@
  * read: after opening, nothing on disk is a record this code would misread.
  */
 import type { Database, Key, RootDatabase } from 'lmdb';
+import { entryCount } from './context';
 import { StoreError } from './errors';
 import {
   CACHE_DBS, DURABLE_DBS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, readCount,
@@ -105,7 +106,7 @@ function readStoredVersion(meta: Database<unknown, Key>): number | undefined {
 
 function hasAnyData(dbs: DbMap): boolean {
   for (const [name, db] of Object.entries(dbs)) {
-    if (name !== 'meta' && (db.getStats() as { entryCount: number }).entryCount > 0) return true;
+    if (name !== 'meta' && entryCount(db) > 0) return true;
   }
   return false;
 }

@@ -3,7 +3,7 @@
  * one database. Used by every TTL cache's cleanupExpired().
  */
 import type { Database, Key } from 'lmdb';
-import { type StoreContext, yieldTurn } from './context';
+import { type StoreContext, entryCount, yieldTurn } from './context';
 
 /** Entries read per scan step; a step is one short synchronous read. */
 const SCAN_BATCH = 1000;
@@ -65,8 +65,7 @@ export async function trimByExpiry<V>(
   maxEntries: number,
   expiryOf: (value: V) => number,
 ): Promise<{ removed: number; cutoff: number }> {
-  const size = (db.getStats() as { entryCount: number }).entryCount;
-  if (size <= maxEntries) return { removed: 0, cutoff: -Infinity };
+  if (entryCount(db) <= maxEntries) return { removed: 0, cutoff: -Infinity };
   const expiries: number[] = [];
   for (const { value } of db.getRange({})) expiries.push(expiryOf(value));
   expiries.sort((a, b) => a - b);

@@ -5,10 +5,9 @@
  * Stored value: { v: SCHEMA_VERSION, ...TrainingLogEntry }.
  */
 import type { Database } from 'lmdb';
-import { type StoreContext, assertWritable } from './context';
+import { type StoreContext, assertWritable, entryCount } from './context';
 import { badArgument } from './errors';
 import { SCHEMA_VERSION, isCurrentRecord } from './schema';
-import { entryCount } from './ttl-cache';
 
 export interface TrainingLogEntry {
   sessionId?: string;

@@ -4,7 +4,7 @@
  * Expired entries read as misses at once; cleanupExpired() reclaims their space later.
  */
 import type { Database } from 'lmdb';
-import { type StoreContext, assertWritable, cacheKey, removeKey } from './context';
+import { type StoreContext, assertWritable, cacheKey, entryCount, removeKey } from './context';
 import { badArgument } from './errors';
 import { SCHEMA_VERSION, isCurrentRecord } from './schema';
 import { sweepDb, trimByExpiry } from './sweep';
@@ -197,9 +197,4 @@ export class UrlSpecCache {
   cleanupExpired(): Promise<number> {
     return this.cache.cleanupExpired();
   }
-}
-
-/** Entry count from LMDB's own statistics: O(1), no scan. */
-export function entryCount(db: { getStats(): object }): number {
-  return (db.getStats() as { entryCount: number }).entryCount;
 }

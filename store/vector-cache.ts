@@ -6,9 +6,9 @@
  * different entry, not a stale one.
  */
 import type { Database } from 'lmdb';
-import { type StoreContext, assertWritable, cacheKey, removeKey } from './context';
+import { type StoreContext, assertWritable, cacheKey, entryCount, removeKey } from './context';
 import { badArgument } from './errors';
-import { type CacheStats, entryCount, expiryFrom } from './ttl-cache';
+import { type CacheStats, expiryFrom } from './ttl-cache';
 import { copyPayload, decodeHeader, encodeVectors } from './vector-codec';
 import { sweepDb, trimByExpiry } from './sweep';
 
