@@ -103,12 +103,13 @@ function textOf(e: Endpoint): EndpointText {
   const summaryClause = toClause(summary || (desc.split(' ').length <= 18 ? desc : '') || tokenize(e.operationId).join(' '), e);
   const descClause = summary && desc && desc.split(' ').length <= 18 ? toClause(desc, e) : undefined;
   const who = personGroup(e.responseFields);
+  const rootLeaves = leafNames(scalarFields(e.responseFields), true);
   t = {
     summaryClause,
     descClause,
     core: objectCore(summaryClause),
-    rootLeaves: leafNames(scalarFields(e.responseFields), true),
-    counts: countsOf(leafNames(scalarFields(e.responseFields), true)),
+    rootLeaves,
+    counts: countsOf(rootLeaves),
     personish: who !== undefined,
     whoNoun: who || undefined,
     pathWords: new Set(tokenize(e.path)),
