@@ -64,6 +64,15 @@ function isCachedPrediction(v: unknown): v is CachedPrediction {
   return Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && typeof v[1] === 'string' && typeof v[2] === 'string';
 }
 
+/**
+ * The handler of a cache write nobody waits for (a failed cache write only costs a later
+ * miss). Defined out here on purpose: a closure written inside predictJson would share
+ * its context, and so keep the request's result, ranked items and response alive until
+ * LMDB commits the write — long enough for all of it to be promoted to the old
+ * generation, which under load meant a major GC about every second on the main thread.
+ */
+function ignoreWriteError(): void {}
+
 /** Sanitised descriptions remembered (catalog text -> safe text); cleared when full. */
 const DESCRIPTION_MEMO_SIZE = 8192;
 
@@ -161,7 +170,7 @@ export class PredictService {
     // not grow the store for good), and are not kept when caching is off.
     if (result.newPromptEmbedding && cfg.cacheTtlSeconds > 0) {
       const key = hashKey(['emb', result.encoderName, normalizePrompt(prompt)]);
-      void this.d.store.embeddings.put(key, result.newPromptEmbedding, cfg.cacheTtlSeconds).catch(() => undefined);
+      void this.d.store.embeddings.put(key, result.newPromptEmbedding, cfg.cacheTtlSeconds).catch(ignoreWriteError);
     }
 
     const coldStart = result.resolved.every((r) => r < 0);
@@ -247,7 +256,7 @@ export class PredictService {
     this.d.metrics.predictions.inc({ method: String(final.metadata.processing_method) });
     const template = toTemplate(final);
     if (!template) return JSON.stringify(final);
-    if (cacheable) void this.d.store.predictions.put(cacheKey, template, cfg.cacheTtlSeconds).catch(() => undefined);
+    if (cacheable) void this.d.store.predictions.put(cacheKey, template, cfg.cacheTtlSeconds).catch(ignoreWriteError);
     return renderCached(template, requestId, false, final.processing_time_ms);
   }
 

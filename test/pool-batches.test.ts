@@ -76,3 +76,29 @@ t.test('batch size 1 sends every task on its own, in order', async (t) => {
   t.same(order, [0, 1, 2, 3, 4, 5]);
   t.equal(pool.stats().batches, 7);
 });
+
+t.test("an answered task's result is not kept alive by its deadline, which stays queued until due", async (t) => {
+  // The deadline queue holds every task's deadline until its time comes (here a minute).
+  // What the deadline refers to must be let go once the task is answered: it used to keep
+  // each result reachable for the whole timeout, so under load every result was promoted
+  // to the old generation and died there.
+  const v8 = await import('node:v8');
+  const vm = await import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const s = await startTestServer(t, { poolSize: 1, queueLimit: 64, taskTimeoutMs: 60_000 });
+  t.equal((await s.post('/predict', { prompt: 'warm up' })).status, 200);
+  // In a function of its own, so that no variable of this test holds a result.
+  const answer = async (i: number): Promise<WeakRef<object>> => {
+    const r = await s.server.ctx.pool.predict(task(s, i));
+    return new WeakRef(r);
+  };
+  const refs: WeakRef<object>[] = [];
+  for (let i = 0; i < 8; i++) refs.push(await answer(i));
+  // Let the awaits above unwind, then collect.
+  await new Promise((r) => setImmediate(r));
+  gc();
+  await new Promise((r) => setImmediate(r));
+  gc();
+  t.equal(refs.filter((r) => r.deref() !== undefined).length, 0, 'no result outlives its caller');
+});
