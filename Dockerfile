@@ -19,7 +19,10 @@ RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
+# MALLOC_ARENA_MAX and the node flag in CMD are the server's start-up settings, the same
+# as `npm start` and the benchmarks use (server/runtime-settings.ts says why).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     OPENSESAME_API_HOST=0.0.0.0 \
     OPENSESAME_API_PORT=8000 \
     OPENSESAME_DATA_DIR=/data
@@ -41,4 +44,4 @@ EXPOSE 8000
 # The slim image has no curl; Node 20 has fetch.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8000/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
-CMD ["node", "dist/server/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/server/main.js"]

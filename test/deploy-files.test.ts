@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
+import { SERVER_ENV, SERVER_NODE_FLAGS, SERVER_SCRIPT, startScript } from '../server/runtime-settings';
 import { startTestServer } from './helpers/server';
 
 const root = path.join(__dirname, '..');
@@ -77,10 +78,29 @@ t.test('Dockerfile: multi-stage build, slim non-root runtime', async (t) => {
   t.equal(runtime.steps.find((i) => i.op === 'EXPOSE')?.args, '8000');
   t.match(runtime.steps.find((i) => i.op === 'VOLUME')?.args, /^\/data$|\["\/data"\]/);
   t.match(runtime.steps.filter((i) => i.op === 'ENV').map((i) => i.args).join(' '), /OPENSESAME_DATA_DIR=\/data\b/);
-  t.same(JSON.parse(runtime.steps.find((i) => i.op === 'CMD')!.args), ['node', 'dist/server/main.js']);
+  t.same(JSON.parse(runtime.steps.find((i) => i.op === 'CMD')!.args), ['node', ...SERVER_NODE_FLAGS, SERVER_SCRIPT], 'CMD starts the server as npm start does');
   const hc = runtime.steps.find((i) => i.op === 'HEALTHCHECK');
   t.ok(hc, 'HEALTHCHECK');
   t.match(hc?.args, /\/health/);
+});
+
+t.test('the server starts with the same flags and environment everywhere (server/runtime-settings.ts)', async (t) => {
+  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+  t.equal(pkg.scripts.start, startScript(), 'npm start');
+  const env = runtime.steps.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
+  for (const [k, v] of Object.entries(SERVER_ENV)) t.match(env, new RegExp(`(^|\\s)${k}=${v}(\\s|$)`), `Dockerfile ENV ${k}=${v}`);
+  // Nothing else starts the server with its own command line.
+  t.notOk(compose.services.predictor.command, 'compose uses the image CMD');
+  for (const doc of k8s.filter((d) => d?.kind === 'Deployment')) {
+    for (const c of doc.spec.template.spec.containers) t.notOk(c.command ?? c.args, `k8s container ${c.name} uses the image CMD`);
+  }
+  // The flags are real ones node accepts (node refuses an unknown option before running anything).
+  const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(process.execPath, [...SERVER_NODE_FLAGS, '-e', 'process.stdout.write("up")'], { env: { ...process.env, ...SERVER_ENV } }, (err, stdout) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout }),
+    );
+  });
+  t.same(out, { code: 0, stdout: 'up' }, `node ${SERVER_NODE_FLAGS.join(' ')} runs`);
 });
 
 t.test('Dockerfile: the runtime gets only production files', async (t) => {

@@ -1,5 +1,6 @@
 /**
- * The server under test as a child process: the BUILT server (`node dist/server/main.js`)
+ * The server under test as a child process: the BUILT server, started as `npm start` does
+ * (server/runtime-settings.ts: `node <flags> dist/server/main.js`),
  * on a free port with a temp LMDB dir, so the load generator in this process and the
  * server do not share an event loop. Measures start-up to ready (spawn -> first
  * /health 200) and samples the child's resident memory (/proc/<pid>/status VmRSS) every
@@ -12,17 +13,21 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../engine/package-root';
+import { SERVER_ENV, SERVER_NODE_FLAGS, SERVER_SCRIPT } from '../../server/runtime-settings';
 
 /** The project root, from the sources (ts-node) and from a build in dist/ alike. */
 export const ROOT = packageRoot();
-export const SERVER_MAIN = path.join(ROOT, 'dist', 'server', 'main.js');
+export const SERVER_MAIN = path.join(ROOT, SERVER_SCRIPT);
 
 export interface ServerProcessOptions {
   /** Environment added to the defaults (LLM keys, pool size...). */
   env?: Record<string, string>;
   /** Script to run with node; defaults to the built server. */
   script?: string;
-  /** Arguments for node before the script (e.g. ts-node's register hook, --cpu-prof). */
+  /**
+   * Arguments for node before the script (e.g. ts-node's register hook, --cpu-prof),
+   * after the ones the server is always started with (SERVER_NODE_FLAGS, as `npm start`).
+   */
   nodeArgs?: string[];
   /** Arguments after the script. */
   args?: string[];
@@ -149,6 +154,8 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-bench-'));
   const port = opts.port ?? (await freePort());
   const env: Record<string, string> = {
+    // As `npm start` does: the server's start-up environment unless the caller's has its own.
+    ...SERVER_ENV,
     ...(process.env as Record<string, string>),
     OPENSESAME_API_HOST: '127.0.0.1',
     OPENSESAME_API_PORT: String(port),
@@ -158,7 +165,7 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
     ...opts.env,
   };
   const started = performance.now();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let tail = '';
   const keep = (chunk: Buffer) => {

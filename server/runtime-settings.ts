@@ -1,0 +1,35 @@
+/**
+ * How the server process is started: node flags and environment variables that must be in
+ * place before node starts. V8 sizes its young generation, and glibc sets up its
+ * allocator, when the process starts; neither can be changed from inside afterwards
+ * (v8.setFlagsFromString of a heap size is ignored once the heap exists).
+ *
+ * One list, used by `npm start` (package.json), the Dockerfile's runtime stage and the
+ * benchmark harness (bench/lib/server-process.ts), so the benchmarks measure the server
+ * as it is deployed. test/deploy-files.test.ts checks that they agree.
+ *
+ * Measured with bench/, peak resident memory under a unique-prompt load at 1,000 req/s
+ * (the figures are in the notes of issue 7 and the README's benchmark section):
+ *  - MALLOC_ARENA_MAX=2: glibc gives threads that allocate at the same time arenas of
+ *    their own, up to 8 per core, and keeps what was freed in each. The worker threads
+ *    (ONNX and WASM set-up), V8's compiler and GC helpers and libuv's threads left tens of
+ *    MB there. Two arenas: ~50 MB less, no throughput change measured.
+ *  - --max-semi-space-size: the main thread's young generation. V8's default lets it
+ *    grow to 2 x 16 MB under the request rate; what a request allocates dies within the
+ *    request (bar a few KB), so a smaller one is collected more often but as quickly.
+ */
+
+/** Node options the server process starts with, before the script. */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
+/** Environment the server process starts with; a value already set in the environment wins. */
+export const SERVER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/** The script `npm start` runs and the Dockerfile's CMD starts (relative to the package root). */
+export const SERVER_SCRIPT = 'dist/server/main.js';
+
+/** The `npm start` command line: POSIX sh, as npm runs scripts on Linux. */
+export function startScript(): string {
+  const env = Object.entries(SERVER_ENV).map(([k, v]) => `${k}=\${${k}:-${v}}`);
+  return [...env, 'node', ...SERVER_NODE_FLAGS, SERVER_SCRIPT].join(' ');
+}
