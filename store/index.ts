@@ -30,6 +30,7 @@ import { JobStore } from './jobs';
 import { type CacheStats, TtlCache, UrlSpecCache } from './ttl-cache';
 import { EmbeddingCache, EndpointEmbeddings } from './vector-cache';
 import { WriteBehind } from './write-behind';
+import { ANSWER_DICTIONARY } from './answer-dictionary';
 
 export { SCHEMA_VERSION } from './schema';
 export { StoreError, type StoreErrorCode } from './errors';
@@ -161,8 +162,9 @@ function openNamed(root: RootDatabase, name: DbName): Database {
   const db = root.openDB({
     name,
     encoding: BINARY_DBS.has(name) ? 'binary' : 'msgpack',
-    // Values above the threshold are LZ4-compressed; smaller ones gain nothing.
-    ...(COMPRESSED_DBS.has(name) ? { compression: { threshold: 256 } } : {}),
+    // Values above the threshold are LZ4-compressed; smaller ones gain nothing. Answers
+    // are compressed against a dictionary of their own (answer-dictionary.ts).
+    ...(COMPRESSED_DBS.has(name) ? { compression: { threshold: 256, ...(name === 'predictions' ? { dictionary: ANSWER_DICTIONARY } : {}) } } : {}),
   });
   // lmdb returns undefined for a missing database in read-only mode.
   if (db === undefined) {

@@ -66,10 +66,25 @@ export const MIGRATIONS: readonly MigrationStep[] = [
       specs: restamp(1),
       training_log: restamp(1),
       jobs: restamp(1),
-      transitions: (value) => (Array.isArray(value) && value.length === 2 && value[0] === 1 ? [2, value[1]] : undefined),
+      transitions: restampCount(1),
+    },
+  },
+  {
+    from: 2,
+    description: 'cached answers are compressed against their own dictionary, answer-dictionary.ts (the caches are cleared); durable records are restamped',
+    upgrade: {
+      specs: restamp(2),
+      training_log: restamp(2),
+      jobs: restamp(2),
+      transitions: restampCount(2),
     },
   },
 ];
+
+/** Counter records `[from, n]` become `[from + 1, n]`; anything else is dropped. */
+function restampCount(from: number): RecordUpgrade {
+  return (value) => (Array.isArray(value) && value.length === 2 && value[0] === from ? [from + 1, value[1]] : undefined);
+}
 
 /** Object records of version `from` get `v: from + 1`; anything else is dropped. */
 function restamp(from: number): RecordUpgrade {

@@ -2,12 +2,14 @@
  * store/: real LMDB environments in temp dirs, real worker threads for the
  * concurrent-writer and read-only-reader cases, raw lmdb to forge old/new data dirs.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
 import { open, type Database } from 'lmdb';
+import { ANSWER_DICTIONARY } from '../store/answer-dictionary';
 import { openStore, pairKey, SCHEMA_VERSION, StoreError, type SpecRecord, type Store, type JobRecord } from '../store/index';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -507,6 +509,63 @@ t.test('a schema-1 data dir: durable records restamped, caches cleared, answers 
     const stored = (db('predictions') as unknown as { getBinary(k: string): Buffer }).getBinary('req');
     t.ok(stored.length < answer.length / 2, `stored ${stored.length} bytes for ${answer.length} of JSON`);
   });
+});
+
+/** A real /predict answer (helpdesk spec) as the cache stores it: cut at request_id and cache_hit. */
+function helpdeskTemplate(): [string, string, string] {
+  const text = fs.readFileSync(path.join(FIXTURES, 'answer-helpdesk.json'), 'utf8').trim();
+  const rid = text.indexOf('"request_id":') + '"request_id":'.length;
+  const hit = text.indexOf('"cache_hit":') + '"cache_hit":'.length;
+  return [text.slice(0, rid), text.slice(text.indexOf(',', rid), hit), text.slice(text.indexOf(',', hit), text.lastIndexOf(',"processing_time_ms"'))];
+}
+
+t.test('a schema-2 data dir: answers compressed against the old dictionary are cleared, durable records restamped', async (t) => {
+  const dir = tempDir(t);
+  const c = clock();
+  const template = helpdeskTemplate();
+  const jsonBytes = template.join('').length;
+  let oldStored = 0;
+  await withRaw(dir, async (db) => {
+    await db('meta').put('schema_version', 2);
+    await db('specs').put('pet', { ...spec('pet'), v: 2 });
+    await db('transitions').put(['pet', 'b', 'GET /a', 'GET /b'], [2, 4]);
+    await db('jobs').put('j1', { ...job('j1', 5, 'succeeded'), v: 2 });
+    // As schema 2 wrote answers: LZ4 with lmdb-js's default dictionary.
+    const root = open({ path: dir, maxDbs: 16 });
+    const old = root.openDB({ name: 'predictions', encoding: 'msgpack', compression: { threshold: 256 } });
+    await old.put('req', { v: 2, e: c.now() + 86_400_000, d: template });
+    await root.close();
+  });
+  // Read without a compression option: the bytes as stored.
+  await withRaw(dir, async (db) => {
+    oldStored = (db('predictions') as unknown as { getBinary(k: string): Buffer }).getBinary('req').length;
+  });
+  const store = openTemp<[string, string, string]>(t, dir, { now: c.now });
+  t.same(store.schema, { found: 2, migrated: true, dropped: 0 });
+  t.same(store.specs.get('pet'), spec('pet'), 'spec carried over');
+  t.equal(store.transitions.bigram('pet', 'GET /a', 'GET /b'), 4, 'counts carried over');
+  t.same(store.jobs.get('j1'), job('j1', 5, 'succeeded'), 'job carried over');
+  t.equal(store.predictions.get('req'), undefined, 'answers of the old dictionary are gone, not misread');
+  await store.predictions.put('req', template, 60);
+  await store.close();
+  const again = openTemp<[string, string, string]>(t, dir, { now: c.now });
+  t.same(again.predictions.get('req'), template, 'an answer compressed against answer-dictionary.ts reads back whole');
+  await again.close();
+  await withRaw(dir, async (db) => {
+    t.equal(db('meta').get('schema_version'), SCHEMA_VERSION);
+    const stored = (db('predictions') as unknown as { getBinary(k: string): Buffer }).getBinary('req').length;
+    // ~0.21 of the JSON here; lmdb-js's default dictionary gave ~0.5.
+    t.ok(stored < jsonBytes * 0.35, `stored ${stored} bytes for ${jsonBytes} of JSON (schema 2 stored ${oldStored})`);
+    t.ok(stored < oldStored * 0.7, 'well under what the default dictionary gave');
+  });
+});
+
+t.test('the answer dictionary is pinned to the schema version', async (t) => {
+  // Records compressed against one dictionary do not decompress against another. If this
+  // fails because answer-dictionary.ts changed: bump SCHEMA_VERSION, add its migration
+  // step (which clears the caches), and pin the new hash here.
+  const sha = createHash('sha256').update(ANSWER_DICTIONARY).digest('hex');
+  t.same({ schema: SCHEMA_VERSION, sha }, { schema: 3, sha: '6d4b6bb7ff45da081ce7ec60eae0b46e192d176e4a09a991967227417b4e2737' });
 });
 
 t.test('data without any schema stamp counts as schema 0', async (t) => {
