@@ -20,6 +20,11 @@ import { HttpServer } from './uws-adapter';
 import { closeJobs } from './jobs';
 import type { LlmLayer } from './llm';
 
+/** Expired cache entries are swept this often. */
+const CACHE_SWEEP_INTERVAL_MS = 60_000;
+/** The caches' size bounds are checked this often (two O(1) counts unless one is over). */
+const CACHE_BOUNDS_INTERVAL_MS = 5_000;
+
 export interface ServerContext {
   config: Readonly<Config>;
   store: Store<CachedPrediction>;
@@ -86,8 +91,18 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
   if (probe) predictor.noteWorkerInfo(probe);
   else logger.warn('no worker answered the start-up probe');
 
+  // Cache upkeep, one job at a time: the expiry sweep once a minute, the size bounds every
+  // few seconds (a no-op unless a cache is over its bound).
+  let upkeep: Promise<unknown> | undefined;
+  const maintain = (what: 'sweep' | 'bounds') => {
+    if (upkeep) return;
+    upkeep = (what === 'sweep' ? store.cleanupExpired() : store.enforceBounds())
+      .catch((err) => logger.warn({ err: String(err), job: what }, 'cache upkeep failed'))
+      .finally(() => (upkeep = undefined));
+  };
   const timers = [
-    setInterval(() => void store.cleanupExpired().catch((err) => logger.warn({ err: String(err) }, 'cache cleanup failed')), 60_000),
+    setInterval(() => maintain('sweep'), CACHE_SWEEP_INTERVAL_MS),
+    setInterval(() => maintain('bounds'), CACHE_BOUNDS_INTERVAL_MS),
     setInterval(() => void specs.refreshExpired().catch(() => undefined), 60_000),
   ];
   for (const t of timers) t.unref();

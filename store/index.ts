@@ -94,6 +94,13 @@ export interface Store<P = unknown> {
   readonly budgetDb: Database;
   /** Removes expired entries from the TTL caches and trims the prediction and embedding caches to their bounds; resolves to the number removed. */
   cleanupExpired(): Promise<number>;
+  /**
+   * Trims the prediction and prompt-embedding caches to their bounds when they are over
+   * them; costs two O(1) entry counts when they are not. The server calls it every few
+   * seconds: once a minute (with cleanupExpired) let a stream of unique prompts overshoot
+   * the bound by a minute's worth of entries.
+   */
+  enforceBounds(): Promise<number>;
   /** Per-cache hit/miss counts of this process, and entry counts on disk. */
   stats(): StoreStats;
   /**
@@ -183,6 +190,7 @@ function buildStore<P>(
   const urlSpecs = new UrlSpecCache(ctx, dbs.url_specs);
   const embeddings = new EmbeddingCache(ctx, dbs.embeddings);
   let closing: Promise<void> | undefined;
+  const enforceBounds = async () => (await predictions.trimTo(maxPredictions)) + (await embeddings.trimTo(maxEmbeddings));
   return {
     path,
     readOnly,
@@ -200,12 +208,11 @@ function buildStore<P>(
       // Sequential on purpose: the sweeps share one write queue, and the server calls
       // this on a timer where latency does not matter but event-loop stalls do.
       let n = await predictions.cleanupExpired();
-      n += await predictions.trimTo(maxPredictions);
       n += await urlSpecs.cleanupExpired();
       n += await embeddings.cleanupExpired();
-      n += await embeddings.trimTo(maxEmbeddings);
-      return n;
+      return n + (await enforceBounds());
     },
+    enforceBounds,
     stats() {
       return { predictions: predictions.stats(), embeddings: embeddings.stats(), urlSpecs: urlSpecs.stats() };
     },

@@ -10,6 +10,8 @@ import { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
 import { open, type Database } from 'lmdb';
 import { ANSWER_DICTIONARY } from '../store/answer-dictionary';
+import { trimByExpiry } from '../store/sweep';
+import { WriteBehind } from '../store/write-behind';
 import { openStore, pairKey, SCHEMA_VERSION, StoreError, type SpecRecord, type Store, type JobRecord } from '../store/index';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -665,6 +667,57 @@ t.test('prediction cache is trimmed to its bound, oldest entries first', async (
   t.equal(store.predictions.get('k249'), 249, 'newest kept');
   t.equal(store.predictions.get('k160'), 160, 'the 90 newest are kept');
   t.equal(store.predictions.get('k159'), undefined);
+});
+
+t.test('enforceBounds trims the caches that are over their bounds, in steps that let the event loop run', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opensesame-trim-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let clock = 1_000_000;
+  const store = openStore<number>({ path: dir, now: () => clock, maxPredictionEntries: 4000, maxEmbeddingEntries: 100 });
+  t.teardown(() => store.close());
+  // Each put takes its expiry from the clock when called: one tick apart, oldest first.
+  const putRange = (from: number, to: number) =>
+    Promise.all(Array.from({ length: to - from }, (_, j) => ((clock += 1), store.predictions.put(`k${String(from + j).padStart(5, '0')}`, from + j, 3600))));
+  await putRange(0, 3999);
+  await store.embeddings.put('e', new Float32Array([1]), 3600);
+  t.equal(await store.enforceBounds(), 0, 'under both bounds: nothing to do');
+  await putRange(3999, 5000);
+  const removed = await store.enforceBounds();
+  t.equal(removed, 5000 - 3600, 'down to 90 % of the bound');
+  t.equal(store.stats().predictions.size, 3600);
+  t.equal(store.predictions.get('k04999'), 4999, 'newest kept');
+  t.equal(store.stats().embeddings.size, 1, 'the embedding cache, under its bound, is left alone');
+});
+
+t.test('a trim reads and removes in steps of at most 1,000 entries, with the event loop running in between', async (t) => {
+  const dir = tempDir(t);
+  const root = open({ path: dir, maxDbs: 4 });
+  t.teardown(() => root.close());
+  const db = root.openDB<{ e: number }, string>({ name: 'c', encoding: 'msgpack' });
+  await root.transaction(() => {
+    for (let i = 0; i < 5000; i++) db.putSync(`k${String(i).padStart(5, '0')}`, { e: i });
+  });
+  const ctx = { root, readOnly: false, now: () => 0, closed: false, cacheWrites: new WriteBehind(1, 1) };
+  // Entries looked at per event-loop turn, over the read pass and the removal pass.
+  let turn = 0;
+  let seenThisTurn = 0;
+  let most = 0;
+  let ticking = true;
+  const tick = () => {
+    turn++;
+    seenThisTurn = 0;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const { removed } = await trimByExpiry(ctx, db, 4000, (v) => {
+    most = Math.max(most, ++seenThisTurn);
+    return v.e;
+  });
+  ticking = false;
+  t.equal(removed, 1400, 'down to 90 % of the bound, soonest expiry first');
+  t.equal(db.get('k01399'), undefined);
+  t.same(db.get('k01400'), { e: 1400 });
+  t.ok(most <= 1000, `at most 1,000 entries in one turn (most: ${most}, over ${turn} turns)`);
 });
 
 t.test('answers in memory: admitted when read back, never served stale after an overwrite', async (t) => {
