@@ -5,9 +5,9 @@
  *   DEADLINE       the task's deadline passed                       -> 504
  *   WORKER_FAILED  the worker died or threw (Piscina replaces it)   -> 500
  *
- * Tasks wait in a first-come-first-served gate and go to a free worker in batches: all
- * that waited, up to batchSize, as one Piscina task that the worker runs in order (see
- * `dispatch`). Deadlines are soft: at the deadline the caller gets DEADLINE at once, a task
+ * Tasks wait in a first-come-first-served gate and go to a free worker in batches: its
+ * share of what waited (all of it with one worker, half with two), up to batchSize, as
+ * one Piscina task that the worker runs in order (see `dispatch`). Deadlines are soft: at the deadline the caller gets DEADLINE at once, a task
  * whose deadline passed while it waited is not sent, and a worker that reaches a task
  * whose deadline has passed skips it (task.deadline), so an expired task costs no work
  * and no thread. Only a task still running long after its deadline
@@ -320,7 +320,12 @@ export class PredictionPool {
   private dispatch(): void {
     while (this.running < this.slots && this.waiting.length > 0) {
       const batch: Entry[] = [];
-      const max = this.opts.batchSize ?? DEFAULT_BATCH_SIZE;
+      // A backlog is shared among all the workers rather than handed whole to the first
+      // one free: after a stall, ten waiting tasks go out as five now and five when the
+      // next worker frees up, not as one batch of ten while the other worker finishes
+      // its single task and idles (a batch's results all come back when its last task
+      // ends, so its size is its first task's extra wait).
+      const max = Math.min(this.opts.batchSize ?? DEFAULT_BATCH_SIZE, Math.ceil(this.waiting.length / this.slots));
       while (batch.length < max && this.waiting.length > 0) {
         const e = this.waiting.shift()!;
         // A task whose deadline passed while it waited is not sent at all.

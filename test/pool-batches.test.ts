@@ -32,6 +32,23 @@ t.test('tasks that wait go out together, up to the batch size, and finish in ord
   t.equal(after.completed - before.completed, 24);
 });
 
+t.test('with two workers a backlog is shared: each free worker takes half of what waits', async (t) => {
+  const s = await startTestServer(t, { poolSize: 2, queueLimit: 64, taskTimeoutMs: 60_000 });
+  const pool = s.server.ctx.pool;
+  // Both workers warm (each prepares the catalog on its first task).
+  await Promise.all([pool.predict(task(s, 100)), pool.predict(task(s, 101))]);
+  const before = pool.stats();
+  const order: number[] = [];
+  const results = await Promise.all(Array.from({ length: 24 }, (_, i) => pool.predict(task(s, i)).then((r) => (order.push(i), r))));
+  t.ok(results.every((r) => r.endpoints.length > 0));
+  t.equal(order.length, 24);
+  // Two go out alone (both workers free), then the 22 waiting are halved at each hand-off:
+  // 11, 6, 3, 1, 1. Handing the first free worker all it could take (16, then 6) left the
+  // other idle while it worked through them.
+  t.equal(pool.stats().batches - before.batches, 7);
+  t.equal(pool.stats().completed - before.completed, 24);
+});
+
 t.test('a task that fails in a batch fails alone', async (t) => {
   const s = await startTestServer(t, { poolSize: 1, queueLimit: 64, taskTimeoutMs: 60_000 });
   t.equal((await s.post('/predict', { prompt: 'warm up' })).status, 200);
