@@ -7,10 +7,12 @@
  *
  * Tasks wait in a first-come-first-served gate and go to a free worker in batches: its
  * share of what waited (all of it with one worker, half with two), up to batchSize, as
- * one Piscina task that the worker runs in order (see `dispatch`). Deadlines are soft: at the deadline the caller gets DEADLINE at once, a task
- * whose deadline passed while it waited is not sent, and a worker that reaches a task
- * whose deadline has passed skips it (task.deadline), so an expired task costs no work
- * and no thread. Only a task still running long after its deadline
+ * one Piscina task that the worker runs in order (see `dispatch`).
+ *
+ * Deadlines are soft: at the deadline the caller gets DEADLINE at once, a task whose
+ * deadline passed while it waited is not sent, and a worker that reaches a task whose
+ * deadline has passed skips it (task.deadline), so an expired task costs no work and no
+ * thread. Only a task still running long after its deadline
  * (HARD_DEADLINE_*) is aborted, which makes Piscina terminate and replace its thread —
  * the one way out of a runaway task. (Aborting at the soft deadline, as before, killed
  * the thread for any slow task, e.g. one preparing a large catalog, together with the

@@ -141,7 +141,8 @@ export class PredictService {
     this.d.metrics.cache.inc({ cache: 'predictions', result: cached ? 'hit' : 'miss' });
     if (cached) return renderCached(cached, requestId, true, round4(performance.now() - started));
 
-    const embKey = this.encoderName ? hashKey(['emb', this.encoderName, normalizePrompt(prompt)]) : undefined;
+    const embEncoder = this.encoderName;
+    const embKey = embEncoder ? hashKey(['emb', embEncoder, normalizePrompt(prompt)]) : undefined;
     const cachedEmb = embKey ? this.d.store.embeddings.get(embKey) : undefined;
     if (embKey) this.d.metrics.cache.inc({ cache: 'embeddings', result: cachedEmb ? 'hit' : 'miss' });
 
@@ -169,7 +170,8 @@ export class PredictService {
     // Prompt embeddings live as long as cached answers (a stream of unique prompts must
     // not grow the store for good), and are not kept when caching is off.
     if (result.newPromptEmbedding && cfg.cacheTtlSeconds > 0) {
-      const key = hashKey(['emb', result.encoderName, normalizePrompt(prompt)]);
+      // The lookup's key, unless the worker's encoder is not the one it was made for.
+      const key = embKey !== undefined && result.encoderName === embEncoder ? embKey : hashKey(['emb', result.encoderName, normalizePrompt(prompt)]);
       void this.d.store.embeddings.put(key, result.newPromptEmbedding, cfg.cacheTtlSeconds).catch(ignoreWriteError);
     }
 

@@ -52,9 +52,9 @@ export interface StoreOptions {
    * have been opened read-write (so it exists and carries the current schema).
    */
   readOnly?: boolean;
-  /** Upper bound on prediction-cache entries, enforced by cleanupExpired() (default 50,000). */
+  /** Upper bound on prediction-cache entries, enforced by enforceBounds() (default 50,000). */
   maxPredictionEntries?: number;
-  /** Upper bound on prompt-embedding cache entries, enforced by cleanupExpired() (default 50,000). */
+  /** Upper bound on prompt-embedding cache entries, enforced by enforceBounds() (default 50,000). */
   maxEmbeddingEntries?: number;
   /**
    * Most recently used prediction-cache records kept in memory in front of LMDB, so a hit

@@ -155,7 +155,6 @@ export class TtlCache<T> {
     if (removed > 0) this.forgetMemory((r) => !(expiryOf(r) > cutoff));
     return removed;
   }
-
 }
 
 /** What the URL-spec cache returns: the fetched document text and when it was fetched. */

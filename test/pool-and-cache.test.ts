@@ -15,6 +15,7 @@ t.test('prediction cache: a repeated request is a hit with identical predictions
   t.same(second.json.predictions, first.json.predictions);
   const other = await s.post('/predict', { ...body, max_predictions: 2 });
   t.equal(other.json.metadata.performance_metrics.cache_hit, false, 'k is part of the key');
+  t.equal(other.json.metadata.performance_metrics.embedding_cache_hit, true, 'the prompt embedding stored by the first request is found under the same key');
   const health = await s.get('/health');
   t.ok(health.json.components.store.caches.predictions.hits >= 1);
   const metrics = await s.get('/metrics');
