@@ -1,10 +1,12 @@
 /**
  * Ranker micro benchmark: a random 100-tree, 31-leaf model over 20 features scores
- * batches of 20 candidates, with the WASM evaluator and the TS reference in the same run.
+ * batches of 20 candidates with the WASM evaluator's two methods (QuickScorer, which
+ * such a model gets by default, and the tree walk, forced with allowQuickScorer(false))
+ * and the TS reference, all in the same run.
  *
  *   npx ts-node --transpile-only bench/ranker-micro.ts
  *
- * Prints JSON (ns per candidate for both, their ratio, us per 20-candidate batch) and a
+ * Prints JSON (ns per candidate for each, the ratios, us per 20-candidate batch) and a
  * markdown table. `wasm_*` is the full `score()` call a worker makes (copy in, score, copy
  * out); `wasm_inner_*` is the scoring loop alone (wasm `bench` export, no JS crossing) on
  * one batch repeated, which branch predictors learn, so it is a lower bound only.
@@ -63,6 +65,10 @@ async function main(): Promise<void> {
 
   const wasm = await loadWasmEvaluator();
   wasm.setModel(model);
+  const walk = await loadWasmEvaluator();
+  walk.allowQuickScorer(false);
+  walk.setModel(model);
+  if (wasm.method !== 'quickscorer' || walk.method !== 'tree-walk') throw new Error(`methods: ${wasm.method}, ${walk.method}`);
   const ref = new ReferenceEvaluator(model);
   const wasmOut = new Float32Array(CANDIDATES);
   const refOut = new Float32Array(CANDIDATES);
@@ -70,13 +76,15 @@ async function main(): Promise<void> {
   // Same answers before timing anything.
   for (const b of batches) {
     const a = wasm.score(b, CANDIDATES, FEATURES);
+    const aw = walk.score(b, CANDIDATES, FEATURES);
     const r = ref.score(b, CANDIDATES, FEATURES);
     for (let i = 0; i < CANDIDATES; i++) {
-      if (!Object.is(a[i], r[i])) throw new Error(`wasm and reference disagree: ${a[i]} vs ${r[i]}`);
+      if (!Object.is(a[i], r[i]) || !Object.is(aw[i], r[i])) throw new Error(`wasm and reference disagree: ${a[i]}, ${aw[i]} vs ${r[i]}`);
     }
   }
 
   const w = measure((i) => wasm.score(batches[i], CANDIDATES, FEATURES, wasmOut)[0]);
+  const wk = measure((i) => walk.score(batches[i], CANDIDATES, FEATURES, wasmOut)[0]);
   const ts = measure((i) => ref.score(batches[i], CANDIDATES, FEATURES, refOut)[0]);
   wasm.inputView(CANDIDATES, FEATURES).set(batches[0]);
   const innerCalls = ITERATIONS * 4;
@@ -95,12 +103,16 @@ async function main(): Promise<void> {
     model: { trees: TREES, leaves_per_tree: LEAVES, features: FEATURES },
     candidates_per_batch: CANDIDATES,
     wasm_ns_per_candidate: round(w.ns),
+    wasm_walk_ns_per_candidate: round(wk.ns),
     ts_ns_per_candidate: round(ts.ns),
     ratio: round(ts.ns / w.ns, 2),
+    walk_over_quickscorer: round(wk.ns / w.ns, 2),
+    cpu_walk_over_quickscorer: round(wk.cpuNs / w.cpuNs, 2),
     us_per_20_candidates_wasm: perBatchUs(w.ns),
     us_per_20_candidates_ts: perBatchUs(ts.ns),
     wasm_inner_ns_per_candidate: round(inner.ns),
     cpu_wasm_ns_per_candidate: round(w.cpuNs),
+    cpu_wasm_walk_ns_per_candidate: round(wk.cpuNs),
     cpu_ts_ns_per_candidate: round(ts.cpuNs),
     cpu_us_per_20_candidates_wasm: perBatchUs(w.cpuNs),
     cpu_wasm_inner_ns_per_candidate: round(inner.cpuNs),
@@ -112,17 +124,18 @@ async function main(): Promise<void> {
       loadavg_1m: round(os.loadavg()[0], 2),
     },
     method: `median of ${ROUNDS} rounds x ${ITERATIONS} batches, ${BATCHES} distinct batches`,
-    checksum: round(w.checksum + ts.checksum, 3),
+    checksum: round(w.checksum + wk.checksum + ts.checksum, 3),
   };
   console.log(JSON.stringify(result, null, 2));
   console.log('');
   console.log('| evaluator | ns / candidate | us / 20 candidates | CPU us / 20 candidates |');
   console.log('|---|---:|---:|---:|');
-  console.log(`| WASM score() | ${result.wasm_ns_per_candidate} | ${result.us_per_20_candidates_wasm} | ${perBatchUs(w.cpuNs)} |`);
-  console.log(`| WASM inner loop (one batch repeated) | ${result.wasm_inner_ns_per_candidate} | ${perBatchUs(inner.ns)} | ${perBatchUs(inner.cpuNs)} |`);
+  console.log(`| WASM score(), QuickScorer | ${result.wasm_ns_per_candidate} | ${result.us_per_20_candidates_wasm} | ${perBatchUs(w.cpuNs)} |`);
+  console.log(`| WASM score(), tree walk | ${result.wasm_walk_ns_per_candidate} | ${perBatchUs(wk.ns)} | ${perBatchUs(wk.cpuNs)} |`);
+  console.log(`| WASM inner loop, QuickScorer (one batch repeated) | ${result.wasm_inner_ns_per_candidate} | ${perBatchUs(inner.ns)} | ${perBatchUs(inner.cpuNs)} |`);
   console.log(`| TS reference | ${result.ts_ns_per_candidate} | ${result.us_per_20_candidates_ts} | ${perBatchUs(ts.cpuNs)} |`);
   console.log('');
-  console.log(`TS / WASM = ${result.ratio}x on ${result.machine.cpu} (${result.machine.cores} cores, load ${result.machine.loadavg_1m}), Node ${process.version}`);
+  console.log(`tree walk / QuickScorer = ${result.walk_over_quickscorer}x (CPU ${result.cpu_walk_over_quickscorer}x), TS / WASM = ${result.ratio}x on ${result.machine.cpu} (${result.machine.cores} cores, load ${result.machine.loadavg_1m}), Node ${process.version}`);
 }
 
 main().catch((err: unknown) => {

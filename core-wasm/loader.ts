@@ -49,12 +49,17 @@ interface RankerExports {
   treeLeafOffsetPtr(): number;
   finishModel(): number;
   modelFeatures(): number;
+  scoringMethod(): number;
+  allowQuickScorer(allow: number): void;
   ensureBatch(maxRows: number, stride: number): number;
   inputPtr(): number;
   outputPtr(): number;
   scoreBatch(rows: number, stride: number): void;
   bench(n: number, rows: number, stride: number): number;
 }
+
+export type ScoringMethod = 'none' | 'tree-walk' | 'quickscorer';
+const SCORING_METHODS: readonly ScoringMethod[] = ['none', 'tree-walk', 'quickscorer'];
 
 export interface WasmLoadOptions {
   /** Load the debug build (assertions on, source map) instead of the release build. */
@@ -147,6 +152,22 @@ export class WasmEvaluator {
   /** Current size of the instance's linear memory in bytes. */
   get memoryBytes(): number {
     return this.ex.memory.buffer.byteLength;
+  }
+
+  /**
+   * How the loaded model is scored: 'quickscorer' when every tree has at most 32 leaves
+   * (core-wasm/assembly/index.ts), else 'tree-walk'; 'none' before setModel.
+   */
+  get method(): ScoringMethod {
+    return SCORING_METHODS[this.ex.scoringMethod()] ?? 'none';
+  }
+
+  /**
+   * allow = false makes models set from now on use the tree walk even where QuickScorer
+   * could run: for comparing the two on one model. Both are bit-identical.
+   */
+  allowQuickScorer(allow: boolean): void {
+    this.ex.allowQuickScorer(allow ? 1 : 0);
   }
 
   /** Float32 view of the whole memory, re-created when memory has grown. */

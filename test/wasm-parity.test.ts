@@ -8,9 +8,10 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { packageRoot } from '../engine/package-root';
 import { compileRankerWasm, loadWasmEvaluator, loadWasmEvaluatorSync, resolveWasmPath, WasmEvaluator } from '../core-wasm/loader';
-import { parseRankerModel, RankerModel, RankerModelJson, TreeJson } from '../core-wasm/model';
+import { loadRankerModelFile, parseRankerModel, RankerModel, RankerModelJson, TreeJson } from '../core-wasm/model';
 import { makeRng, randomModelJson, randomRows, TreeShape } from '../core-wasm/random-model';
 import { ReferenceEvaluator } from '../core-wasm/reference';
+import { FEATURE_NAMES, NUM_FEATURES } from '../engine/features';
 
 const root = packageRoot();
 const builds = [
@@ -75,6 +76,7 @@ function suite(name: string, debug: boolean): void {
       const shapes: TreeShape[] = ['random', 'balanced', 'chain'];
       const models = 2000;
       let rowsChecked = 0;
+      const methods = { 'tree-walk': 0, quickscorer: 0, none: 0 };
       for (let k = 0; k < models; k++) {
         const numFeatures = 1 + Math.floor(rng() * 24);
         const shape = shapes[k % shapes.length];
@@ -89,6 +91,7 @@ function suite(name: string, debug: boolean): void {
         });
         const m = parseRankerModel(json);
         ev.setModel(m);
+        methods[ev.method]++;
         const ref = new ReferenceEvaluator(m);
         const rows = Math.floor(rng() * 64);
         const stride = numFeatures + Math.floor(rng() * 4);
@@ -103,6 +106,35 @@ function suite(name: string, debug: boolean): void {
         rowsChecked += rows;
       }
       t.ok(rowsChecked > 25 * models, `${models} models, ${rowsChecked} rows, all bit-identical`);
+      // Trees of up to 32 leaves take QuickScorer, larger ones the walk: both ran often.
+      t.ok(methods.quickscorer > models / 4 && methods['tree-walk'] > models / 4, `methods used: ${JSON.stringify(methods)}`);
+      t.equal(methods.none, 0);
+    });
+
+    t.test('QuickScorer and the tree walk agree on the shipped model and at the 32-leaf boundary', async (t) => {
+      const shipped = loadRankerModelFile(path.join(root, 'models', 'ranker.json'), FEATURE_NAMES);
+      const walk = loadWasmEvaluatorSync({ debug });
+      walk.allowQuickScorer(false);
+      const rng = makeRng(32);
+      ev.setModel(shipped);
+      walk.setModel(shipped);
+      t.equal(ev.method, 'quickscorer', 'the shipped model (31-leaf trees) is scored by QuickScorer');
+      t.equal(walk.method, 'tree-walk');
+      const ref = new ReferenceEvaluator(shipped);
+      for (const rows of [1, 7, 8, 9, 64, 301]) {
+        const x = randomRows(rng, rows, NUM_FEATURES, 0.2, [-1, 0, 0.5, 1, 2, 3, 10]);
+        const want = ref.score(x, rows, NUM_FEATURES);
+        t.equal(firstMismatch(ev.score(x, rows, NUM_FEATURES), want), -1, `quickscorer, ${rows} rows`);
+        t.equal(firstMismatch(walk.score(x, rows, NUM_FEATURES), want), -1, `tree walk, ${rows} rows`);
+      }
+      // 32 leaves is the most a u32 bitvector holds; 33 falls back to the walk.
+      const xs = new Float32Array([100, 3, 0, -5, 30, 30.5, 31, Infinity, -Infinity, NaN]);
+      ev.setModel(model([chain(31)], 1));
+      t.equal(ev.method, 'quickscorer', '32 leaves');
+      t.same(Array.from(ev.score(xs, xs.length, 1)), [31, 3, 0, 0, 30, 31, 31, 31, 0, 31]);
+      ev.setModel(model([chain(31), chain(32)], 1));
+      t.equal(ev.method, 'tree-walk', 'one tree of 33 leaves');
+      t.same(Array.from(ev.score(xs, xs.length, 1)), [63, 6, 0, 0, 60, 62, 62, 63, 0, 63]);
     });
 
     t.test('deep unbalanced trees (depth >= 30)', async (t) => {

@@ -47,8 +47,26 @@
 // the record's key offset is the same for every lane. The TS reference compares floats directly; the parity test holds the
 // two bit-identical.
 //
-// Allocation happens only in allocModel and ensureBatch; callers must re-create their
-// views of `memory` after either, because memory may grow. scoreBatch never allocates.
+// QUICKSCORER. When every tree has at most 32 leaves (trained models have 31), finishModel
+// also builds the tables of QuickScorer (Lucchese et al., SIGIR 2015), and scoreBatch
+// uses it instead of the walk: 2.1x faster on the shipped model's real batches. Each
+// tree's leaves are numbered left to right, and a u32 per row and tree holds the leaves
+// the row can still exit at (all ones at first). A node is "false" for a row when the
+// row goes right (key > threshold key); then no leaf of its left subtree can be the exit,
+// and its kill bits clear them. Once every false node of every tree has been applied,
+// the exit leaf is the lowest bit left: nodes on the row's path never clear it, and a
+// node off the path has the exit leaf in neither subtree. So the order nodes are applied
+// in does not matter, and nodes come grouped into lists by key row (feature and NaN
+// direction, as in the walk) sorted by threshold key: a row's false nodes of a list are
+// a prefix of it. LANES rows go together, four per v128: one compare gives each lane's
+// false flag for a node, and a list ends at the first node no lane is past. Keys of the
+// pad lanes after the last row are i32.MIN_VALUE, so they end every list at once. Each
+// row then adds the leaf values of its lowest bits in tree order, the same f32 sum as
+// the walk and the reference.
+//
+// Allocation happens only in allocModel, finishModel (the node sort's scratch) and
+// ensureBatch; callers must re-create their views of `memory` after any of them,
+// because memory may grow. scoreBatch never allocates.
 //
 // Runtime: "minimal" (TLSF + mark & sweep that runs only when __collect is called).
 // The incremental runtime spills every managed local to a shadow stack on each access,
@@ -70,6 +88,8 @@ const LEAF_THRESHOLD: i32 = i32.MAX_VALUE;
 // waiting on loads; eight chains still fit the registers with one shared key pointer).
 const LANES: i32 = 8;
 const LANE_SHIFT: i32 = 3;
+// QuickScorer's bitvectors are u32: one bit per leaf.
+const QS_MAX_LEAVES: i32 = 32;
 
 // Model state: 0 = none, 1 = allocated and waiting for finishModel, 2 = ready.
 let modelState: i32 = 0;
@@ -93,6 +113,20 @@ let treeRoot = new StaticArray<i32>(0); // byte offset of the root record
 let treeSteps = new StaticArray<i32>(0); // unchecked steps per tree
 let nodeDepth = new StaticArray<i32>(0); // scratch for finishModel
 let recordChild = new StaticArray<i32>(0); // scratch for finishModel: tree-local child of each record
+
+// QuickScorer tables (see QUICKSCORER in the header), built by finishModel when every
+// tree has at most QS_MAX_LEAVES leaves; qsReady says they are in use.
+let qsReady = false;
+let qsAllowed = true; // allowQuickScorer(false) keeps the tree walk (benchmarks, tests)
+let qsLeafCount = new StaticArray<i32>(0); // scratch per record: leaves under it
+let qsLeafStart = new StaticArray<i32>(0); // scratch per record: position of its leftmost leaf
+let qsRaw = new StaticArray<i32>(0); // scratch per internal node: list, threshold key, kill bits, bits offset
+let qsOrder = new StaticArray<i32>(0); // scratch: internal nodes sorted by (list, threshold key)
+let qsEntries = new StaticArray<i32>(0); // per internal node, sorted: threshold key, kill bits, bits offset
+let qsLists = new StaticArray<i32>(0); // per non-empty list: key offset in a group, first entry, end (addresses)
+let qsListCount: i32 = 0;
+let qsLeaves = new StaticArray<f32>(0); // QS_MAX_LEAVES per tree: leaf values left to right
+let qsBits = new StaticArray<u32>(0); // LANES per tree: the leaves each lane can still exit at
 
 // Reusable batch buffers: input rows x stride f32, output one f32 per row, and the
 // input's order keys (2 x numFeatures per row), which scoreBatch fills.
@@ -133,6 +167,15 @@ export function allocModel(trees: i32, totalNodes: i32, totalLeaves: i32, featur
   treeSteps = new StaticArray<i32>(0);
   nodeDepth = new StaticArray<i32>(0);
   recordChild = new StaticArray<i32>(0);
+  qsReady = false;
+  qsLeafCount = new StaticArray<i32>(0);
+  qsLeafStart = new StaticArray<i32>(0);
+  qsRaw = new StaticArray<i32>(0);
+  qsOrder = new StaticArray<i32>(0);
+  qsEntries = new StaticArray<i32>(0);
+  qsLists = new StaticArray<i32>(0);
+  qsLeaves = new StaticArray<f32>(0);
+  qsBits = new StaticArray<u32>(0);
   __collect(); // safe: no managed locals are live here
 
   numTrees = trees;
@@ -153,6 +196,17 @@ export function allocModel(trees: i32, totalNodes: i32, totalLeaves: i32, featur
   treeSteps = new StaticArray<i32>(trees);
   nodeDepth = new StaticArray<i32>(totalNodes);
   recordChild = new StaticArray<i32>(totalNodes + totalLeaves);
+  // QuickScorer tables, unless the leaf total already shows a tree too large for them.
+  if (totalLeaves <= trees * QS_MAX_LEAVES && <u64>trees * QS_MAX_LEAVES <= MAX_ELEMENTS) {
+    qsLeafCount = new StaticArray<i32>(totalNodes + totalLeaves);
+    qsLeafStart = new StaticArray<i32>(totalNodes + totalLeaves);
+    qsRaw = new StaticArray<i32>(totalNodes << 2);
+    qsOrder = new StaticArray<i32>(totalNodes);
+    qsEntries = new StaticArray<i32>(totalNodes * 3);
+    qsLists = new StaticArray<i32>(min(features << 1, totalNodes) * 3); // non-empty lists only
+    qsLeaves = new StaticArray<f32>(trees * QS_MAX_LEAVES);
+    qsBits = new StaticArray<u32>(trees * LANES);
+  }
   ensureKeys(false);
   modelState = 1;
 }
@@ -268,11 +322,113 @@ export function finishModel(): i32 {
     unchecked(treeRoot[t] = <i32>recordAt(recBase));
     unchecked(treeSteps[t] = stepsFor(nodeBase, nodeCount));
   }
+  qsReady = qsAllowed && buildQuickScorer();
   modelState = 2;
   return 0;
 }
 
+/** Record index of the left child of internal record `rec` (the right one is next). */
+@inline function leftChildOf(rec: i32): i32 {
+  return (<i32>unchecked(packed[(rec << 2) + 2]) - <i32>recordAt(0)) >> 4;
+}
+
+@inline function recordIsLeaf(rec: i32): bool {
+  return unchecked(packed[(rec << 2) + 1]) == <u32>LEAF_THRESHOLD;
+}
+
+/** Order of internal nodes in the QuickScorer lists: by list, then by threshold key. */
+function compareQsNodes(a: i32, b: i32): i32 {
+  const la = unchecked(qsRaw[a << 2]);
+  const lb = unchecked(qsRaw[b << 2]);
+  if (la != lb) return la < lb ? -1 : 1;
+  const ta = unchecked(qsRaw[(a << 2) + 1]);
+  const tb = unchecked(qsRaw[(b << 2) + 1]);
+  return ta < tb ? -1 : ta > tb ? 1 : a - b;
+}
+
+/**
+ * Builds the QuickScorer tables from the scoring records finishModel has just laid out
+ * (each tree's records are a proper tree by then: the breadth-first pass refuses
+ * shared subtrees and cycles). Returns false, leaving the tree walk in charge, when a
+ * tree has more than QS_MAX_LEAVES leaves.
+ */
+function buildQuickScorer(): bool {
+  if (qsLeaves.length < numTrees * QS_MAX_LEAVES) return false;
+  for (let t = 0; t < numTrees; t++) {
+    if (unchecked(treeLeafOffset[t + 1]) - unchecked(treeLeafOffset[t]) > QS_MAX_LEAVES) return false;
+  }
+  let raw = 0;
+  for (let t = 0; t < numTrees; t++) {
+    const recBase = unchecked(treeNodeOffset[t]) + unchecked(treeLeafOffset[t]);
+    const recEnd = unchecked(treeNodeOffset[t + 1]) + unchecked(treeLeafOffset[t + 1]);
+    // Children come after their parent (breadth first): count leaves bottom up, then
+    // hand out left-to-right positions top down.
+    for (let rec = recEnd - 1; rec >= recBase; rec--) {
+      if (recordIsLeaf(rec)) {
+        unchecked(qsLeafCount[rec] = 1);
+      } else {
+        const l = leftChildOf(rec);
+        unchecked(qsLeafCount[rec] = unchecked(qsLeafCount[l]) + unchecked(qsLeafCount[l + 1]));
+      }
+    }
+    unchecked(qsLeafStart[recBase] = 0);
+    for (let rec = recBase; rec < recEnd; rec++) {
+      const start = unchecked(qsLeafStart[rec]);
+      if (recordIsLeaf(rec)) {
+        unchecked(qsLeaves[t * QS_MAX_LEAVES + start] = reinterpret<f32>(unchecked(packed[(rec << 2) + 3])));
+        continue;
+      }
+      const l = leftChildOf(rec);
+      const leftLeaves = unchecked(qsLeafCount[l]); // 1..QS_MAX_LEAVES - 1
+      unchecked(qsLeafStart[l] = start);
+      unchecked(qsLeafStart[l + 1] = start + leftLeaves);
+      const r = raw << 2;
+      unchecked(qsRaw[r] = <i32>(unchecked(packed[rec << 2]) >> (LANE_SHIFT + 2))); // key row q: the list
+      unchecked(qsRaw[r + 1] = <i32>unchecked(packed[(rec << 2) + 1]));
+      unchecked(qsRaw[r + 2] = <i32>(((<u32>1 << leftLeaves) - 1) << start));
+      unchecked(qsRaw[r + 3] = t << (LANE_SHIFT + 2));
+      unchecked(qsOrder[raw] = raw);
+      raw++;
+    }
+  }
+  qsOrder.sort(compareQsNodes);
+  const entries = changetype<usize>(qsEntries);
+  let lists = 0;
+  let prev = -1;
+  for (let i = 0; i < raw; i++) {
+    const r = unchecked(qsOrder[i]) << 2;
+    const list = unchecked(qsRaw[r]);
+    const at = <i32>entries + i * 12;
+    unchecked(qsEntries[i * 3] = unchecked(qsRaw[r + 1]));
+    unchecked(qsEntries[i * 3 + 1] = unchecked(qsRaw[r + 2]));
+    unchecked(qsEntries[i * 3 + 2] = unchecked(qsRaw[r + 3]));
+    if (list != prev) {
+      if (lists > 0) unchecked(qsLists[lists * 3 - 1] = at);
+      unchecked(qsLists[lists * 3] = list << (LANE_SHIFT + 2));
+      unchecked(qsLists[lists * 3 + 1] = at);
+      lists++;
+      prev = list;
+    }
+  }
+  if (lists > 0) unchecked(qsLists[lists * 3 - 1] = <i32>entries + raw * 12);
+  qsListCount = lists;
+  return true;
+}
+
 export function modelFeatures(): i32 { return modelState == 2 ? numFeatures : 0; }
+
+/** How scoreBatch scores the loaded model: 0 no model, 1 tree walk, 2 QuickScorer. */
+export function scoringMethod(): i32 {
+  return modelState != 2 ? 0 : qsReady ? 2 : 1;
+}
+
+/**
+ * Whether models loaded from now on may use QuickScorer (the default). With false, every
+ * model takes the tree walk, so both methods can be compared on one model.
+ */
+export function allowQuickScorer(allow: bool): void {
+  qsAllowed = allow;
+}
 
 /**
  * Makes sure the batch buffers hold maxRows rows of `stride` f32 features; grows (never
@@ -374,6 +530,10 @@ export function scoreBatch(rows: i32, stride: i32): void {
     store<f32>(out0 + (r << 2), baseScore);
     src += rowBytes;
   }
+  if (qsReady) {
+    scoreQuick(rows, keys0, groupBytes, out0);
+    return;
+  }
   for (let t: usize = 0; t < trees; t++) {
     const root = load<i32>(roots + (t << 2));
     const k = load<i32>(steps + (t << 2));
@@ -404,6 +564,75 @@ export function scoreBatch(rows: i32, stride: i32): void {
       keys += groupBytes;
       o += LANES << 2;
     }
+  }
+}
+
+/**
+ * QuickScorer over the keys scoreBatch has filled: LANES rows at a time, every list's
+ * nodes in ascending threshold order until no lane's key is above the threshold.
+ */
+function scoreQuick(rows: i32, keys0: usize, groupBytes: usize, out0: usize): void {
+  const trees = <usize>numTrees;
+  const bits0 = changetype<usize>(qsBits);
+  const bitsEnd = bits0 + (trees << (LANE_SHIFT + 2));
+  const leaves0 = changetype<usize>(qsLeaves);
+  const lists0 = changetype<usize>(qsLists);
+  const listsEnd = lists0 + <usize>qsListCount * 12;
+  const ones = i32x4.splat(-1);
+  // Lanes past the last row take the smallest key: they pass no threshold, so they never
+  // keep a list going.
+  const padded = <usize>((rows + LANES - 1) & ~(LANES - 1));
+  for (let r = <usize>rows; r < padded; r++) {
+    const dst = keys0 + (r >> LANE_SHIFT) * groupBytes + ((r & (LANES - 1)) << 2);
+    for (let q: usize = 0, nq = <usize>numFeatures << 1; q < nq; q++) store<i32>(dst + (q << (LANE_SHIFT + 2)), i32.MIN_VALUE);
+  }
+  let keys = keys0;
+  for (let row: usize = 0; row < <usize>rows; row += LANES) {
+    for (let b = bits0; b < bitsEnd; b += LANES << 2) {
+      v128.store(b, ones);
+      v128.store(b, ones, 16);
+    }
+    for (let l = lists0; l < listsEnd; l += 12) {
+      const k = keys + <usize>load<u32>(l);
+      const k0 = v128.load(k);
+      const k1 = v128.load(k, 16);
+      const end = <usize>load<u32>(l, 8);
+      for (let e = <usize>load<u32>(l, 4); e < end; e += 12) {
+        const thr = v128.load32_splat(e);
+        const c0 = i32x4.gt_s(k0, thr);
+        const c1 = i32x4.gt_s(k1, thr);
+        if (!v128.any_true(v128.or(c0, c1))) break;
+        const kill = v128.load32_splat(e, 4);
+        const b = bits0 + <usize>load<u32>(e, 8);
+        v128.store(b, v128.andnot(v128.load(b), v128.and(c0, kill)));
+        v128.store(b, v128.andnot(v128.load(b, 16), v128.and(c1, kill)), 16);
+      }
+    }
+    let s0 = baseScore, s1 = baseScore, s2 = baseScore, s3 = baseScore;
+    let s4 = baseScore, s5 = baseScore, s6 = baseScore, s7 = baseScore;
+    let lv = leaves0;
+    for (let b = bits0; b < bitsEnd; b += LANES << 2) {
+      s0 += load<f32>(lv + ((ctz(load<u32>(b)) & 31) << 2));
+      s1 += load<f32>(lv + ((ctz(load<u32>(b, 4)) & 31) << 2));
+      s2 += load<f32>(lv + ((ctz(load<u32>(b, 8)) & 31) << 2));
+      s3 += load<f32>(lv + ((ctz(load<u32>(b, 12)) & 31) << 2));
+      s4 += load<f32>(lv + ((ctz(load<u32>(b, 16)) & 31) << 2));
+      s5 += load<f32>(lv + ((ctz(load<u32>(b, 20)) & 31) << 2));
+      s6 += load<f32>(lv + ((ctz(load<u32>(b, 24)) & 31) << 2));
+      s7 += load<f32>(lv + ((ctz(load<u32>(b, 28)) & 31) << 2));
+      lv += QS_MAX_LEAVES << 2;
+    }
+    const o = out0 + (row << 2);
+    const left = <usize>rows - row;
+    store<f32>(o, s0);
+    if (left > 1) store<f32>(o, s1, 4);
+    if (left > 2) store<f32>(o, s2, 8);
+    if (left > 3) store<f32>(o, s3, 12);
+    if (left > 4) store<f32>(o, s4, 16);
+    if (left > 5) store<f32>(o, s5, 20);
+    if (left > 6) store<f32>(o, s6, 24);
+    if (left > 7) store<f32>(o, s7, 28);
+    keys += groupBytes;
   }
 }
 
