@@ -79,6 +79,16 @@ export const MIGRATIONS: readonly MigrationStep[] = [
       transitions: restampCount(2),
     },
   },
+  {
+    from: 3,
+    description: 'cached answers and fetched specs are stored as frames whose expiry is read without decoding the value, ttl-cache.ts (the caches are cleared); durable records are restamped',
+    upgrade: {
+      specs: restamp(3),
+      training_log: restamp(3),
+      jobs: restamp(3),
+      transitions: restampCount(3),
+    },
+  },
 ];
 
 /** Counter records `[from, n]` become `[from + 1, n]`; anything else is dropped. */

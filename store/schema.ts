@@ -6,6 +6,7 @@
  *   object records (msgpack)   { v: SCHEMA_VERSION, ...fields }
  *   counters (transitions)     [SCHEMA_VERSION, count]
  *   vectors (binary)           byte 0 = SCHEMA_VERSION (see vector-codec.ts)
+ *   TTL cache frames (binary)  byte 0 = SCHEMA_VERSION (see ttl-cache.ts)
  * A record whose version differs is a miss at read time, never a guess.
  *
  * Bump SCHEMA_VERSION whenever a record shape changes, and add a step to MIGRATIONS in
@@ -13,7 +14,7 @@
  */
 
 /** Version of the record shapes this code reads and writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Key in the `meta` database holding the environment's schema version. */
 export const SCHEMA_VERSION_KEY = 'schema_version';
@@ -49,8 +50,11 @@ export type DbName = 'meta' | CacheDbName | DurableDbName | (typeof FOREIGN_DBS)
  */
 export const COMPRESSED_DBS: ReadonlySet<DbName> = new Set<DbName>(['predictions', 'url_specs']);
 
-/** Databases holding raw binary values (Float32 vectors behind a version header). */
-export const BINARY_DBS: ReadonlySet<DbName> = new Set<DbName>(['embeddings', 'endpoint_embeddings']);
+/**
+ * Databases holding raw binary values behind a version header: Float32 vectors
+ * (vector-codec.ts), and from schema 4 the TTL caches' frames (ttl-cache.ts).
+ */
+export const BINARY_DBS: ReadonlySet<DbName> = new Set<DbName>(['embeddings', 'endpoint_embeddings', 'predictions', 'url_specs']);
 
 export const ALL_DBS: readonly DbName[] = ['meta', ...CACHE_DBS, ...DURABLE_DBS, ...FOREIGN_DBS];
 

@@ -66,8 +66,12 @@ export async function sweepDb<V>(
  * Bounds `db` to `maxEntries`: when it holds more, the entries that expire first (the
  * oldest writes, when all share one TTL) are removed until 90 % of the bound is left.
  * `expiryOf` reads an entry's expiry (ms since the epoch; -Infinity for an unreadable
- * one, +Infinity for one that never expires). One read pass collects the expiries, then
- * sweepDb removes the entries at or below the cutoff; both yield between steps.
+ * one, +Infinity for one that never expires).
+ *
+ * One read pass collects every key with its expiry; the keys at or below the cutoff are
+ * then removed SCAN_BATCH per write transaction, each re-checked first (a put since the
+ * read may have made it live again). Both passes yield between steps. (Sweeping the whole
+ * database again for the cutoff read every kept entry a second time.)
  */
 export async function trimByExpiry<V>(
   ctx: StoreContext,
@@ -76,14 +80,30 @@ export async function trimByExpiry<V>(
   expiryOf: (value: V) => number,
 ): Promise<{ removed: number; cutoff: number }> {
   if (entryCount(db) <= maxEntries) return { removed: 0, cutoff: -Infinity };
+  const keys: Key[] = [];
   const expiries: number[] = [];
   await scanInSteps(ctx, db, (entries) => {
-    for (const { value } of entries) expiries.push(expiryOf(value));
+    for (const { key, value } of entries) {
+      keys.push(key);
+      expiries.push(expiryOf(value));
+    }
   });
-  expiries.sort((a, b) => a - b);
   const drop = expiries.length - Math.floor(maxEntries * 0.9);
   if (drop <= 0) return { removed: 0, cutoff: -Infinity };
-  const cutoff = expiries[drop - 1]!;
-  const removed = await sweepDb(ctx, db, (value) => !(expiryOf(value) > cutoff));
+  const cutoff = [...expiries].sort((a, b) => a - b)[drop - 1]!;
+  const doomed = keys.filter((_, i) => !(expiries[i]! > cutoff));
+  let removed = 0;
+  for (let at = 0; at < doomed.length && !ctx.closed; at += SCAN_BATCH) {
+    const step = doomed.slice(at, at + SCAN_BATCH);
+    removed += await ctx.root.transaction(() => {
+      let n = 0;
+      for (const key of step) {
+        const current = db.get(key);
+        if (current !== undefined && !(expiryOf(current) > cutoff) && db.removeSync(key)) n++;
+      }
+      return n;
+    });
+    await yieldTurn();
+  }
   return { removed, cutoff };
 }

@@ -11,6 +11,7 @@ import t, { type Test } from 'tap';
 import { open, type Database } from 'lmdb';
 import { ANSWER_DICTIONARY } from '../store/answer-dictionary';
 import { trimByExpiry } from '../store/sweep';
+import { encodeTtlFrame, frameExpiry, TTL_HEADER_BYTES } from '../store/ttl-cache';
 import { WriteBehind } from '../store/write-behind';
 import { openStore, pairKey, SCHEMA_VERSION, StoreError, type SpecRecord, type Store, type JobRecord } from '../store/index';
 
@@ -567,7 +568,73 @@ t.test('the answer dictionary is pinned to the schema version', async (t) => {
   // fails because answer-dictionary.ts changed: bump SCHEMA_VERSION, add its migration
   // step (which clears the caches), and pin the new hash here.
   const sha = createHash('sha256').update(ANSWER_DICTIONARY).digest('hex');
-  t.same({ schema: SCHEMA_VERSION, sha }, { schema: 3, sha: '6d4b6bb7ff45da081ce7ec60eae0b46e192d176e4a09a991967227417b4e2737' });
+  t.same({ schema: SCHEMA_VERSION, sha }, { schema: 4, sha: '6d4b6bb7ff45da081ce7ec60eae0b46e192d176e4a09a991967227417b4e2737' });
+});
+
+t.test('a schema-3 data dir: answers stored as msgpack records are cleared, durable records restamped', async (t) => {
+  const dir = tempDir(t);
+  const c = clock();
+  const template = helpdeskTemplate();
+  await withRaw(dir, async (db) => {
+    await db('meta').put('schema_version', 3);
+    await db('specs').put('pet', { ...spec('pet'), v: 3 });
+    await db('transitions').put(['pet', 'b', 'GET /a', 'GET /b'], [3, 4]);
+    await db('training_log').put(1, { v: 3, specId: 'pet', calls: ['GET /a', 'GET /b'], at: 1 });
+    // As schema 3 wrote answers: a msgpack record, compressed against answer-dictionary.ts.
+    const root = open({ path: dir, maxDbs: 16 });
+    const old = root.openDB({ name: 'predictions', encoding: 'msgpack', compression: { threshold: 256, dictionary: ANSWER_DICTIONARY } });
+    await old.put('req', { v: 3, e: c.now() + 86_400_000, d: template });
+    await root.close();
+  });
+  const store = openTemp<[string, string, string]>(t, dir, { now: c.now });
+  t.same(store.schema, { found: 3, migrated: true, dropped: 0 });
+  t.same(store.specs.get('pet'), spec('pet'), 'spec carried over');
+  t.equal(store.transitions.bigram('pet', 'GET /a', 'GET /b'), 4, 'counts carried over');
+  t.equal([...store.trainingLog.iterate()].length, 1, 'training log carried over');
+  t.equal(store.predictions.get('req'), undefined, 'the old record is gone, not misread');
+  t.equal(store.stats().predictions.size, 0, 'caches cleared');
+  await store.predictions.put('req', template, 60);
+  await store.close();
+  const again = openTemp<[string, string, string]>(t, dir, { now: c.now });
+  t.same(again.predictions.get('req'), template, 'an answer written as a frame reads back whole');
+  await again.close();
+  await withRaw(dir, async (db) => {
+    t.equal(db('meta').get('schema_version'), SCHEMA_VERSION);
+    t.equal((db('specs').get('pet') as { v: number }).v, SCHEMA_VERSION, 'restamped');
+  });
+});
+
+t.test('TTL cache frames: the expiry is read from the header, never from the value', async (t) => {
+  const frame = encodeTtlFrame(1234.5, { answer: ['a', 1, null], nested: { x: true } });
+  t.equal(frame[0], SCHEMA_VERSION);
+  t.equal(frameExpiry(frame), 1234.5);
+  t.equal(frameExpiry(frame.subarray(0, TTL_HEADER_BYTES)), -Infinity, 'a header without a value');
+  t.equal(frameExpiry(Buffer.from(frame).fill(SCHEMA_VERSION + 1, 0, 1)), -Infinity, 'another schema version');
+  t.equal(frameExpiry(encodeTtlFrame(NaN, 1)), -Infinity, 'an expiry that is not a number');
+  t.equal(frameExpiry({ v: SCHEMA_VERSION, e: 5, d: 1 }), -Infinity, 'an object record of the old layout');
+  t.equal(frameExpiry(undefined), -Infinity);
+
+  // On disk: a frame whose header is sound but whose value does not decode is a miss for
+  // get(), and the sweep goes by the header alone, so it leaves when its expiry passes.
+  const dir = tempDir(t);
+  const c = clock();
+  const store = openTemp<string>(t, dir, { now: c.now });
+  await store.predictions.put('good', 'kept', 60);
+  const bad = Buffer.alloc(TTL_HEADER_BYTES + 4);
+  bad[0] = SCHEMA_VERSION;
+  bad.writeDoubleLE(c.now() + 30_000, 8);
+  bad.set([0xc1, 0xc1, 0xc1, 0xc1], TTL_HEADER_BYTES); // 0xc1: never used in msgpack
+  await store.close();
+  const raw = open({ path: dir, maxDbs: 16 });
+  await raw.openDB({ name: 'predictions', encoding: 'binary' }).put('bad', bad);
+  await raw.close();
+  const again = openTemp<string>(t, dir, { now: c.now });
+  t.equal(again.predictions.get('bad'), undefined, 'undecodable value: a miss');
+  t.equal(again.predictions.get('good'), 'kept');
+  t.equal(await again.cleanupExpired(), 0, 'both headers say live');
+  c.advance(31_000);
+  t.equal(await again.cleanupExpired(), 1, 'the bad one expires by its header');
+  t.equal(again.predictions.get('good'), 'kept');
 });
 
 t.test('data without any schema stamp counts as schema 0', async (t) => {
