@@ -5,8 +5,13 @@
 import type { Database, Key } from 'lmdb';
 import { type StoreContext, entryCount, yieldTurn } from './context';
 
-/** Entries read per scan step; a step is one short synchronous read. */
-const SCAN_BATCH = 1000;
+/**
+ * Entries read per scan step, and removed per write transaction: each step is one short
+ * synchronous stretch (~1-2 ms), so requests interleave with a trim. With 1,000, trims
+ * running all through a 1,000 req/s load put p99 at 45-58 ms; with 250, 13-28 ms
+ * (bench/uncached.ts with OPENSESAME_CACHE_MAX_ENTRIES=20000), for the same CPU.
+ */
+const SCAN_BATCH = 250;
 
 /**
  * Reads every entry of `db` in key order, SCAN_BATCH entries per synchronous step, and
@@ -90,7 +95,8 @@ export async function trimByExpiry<V>(
   });
   const drop = expiries.length - Math.floor(maxEntries * 0.9);
   if (drop <= 0) return { removed: 0, cutoff: -Infinity };
-  const cutoff = [...expiries].sort((a, b) => a - b)[drop - 1]!;
+  // A typed-array sort: numeric without a comparator call per pair (~10 ms less per 50,000).
+  const cutoff = Float64Array.from(expiries).sort()[drop - 1]!;
   const doomed = keys.filter((_, i) => !(expiries[i]! > cutoff));
   let removed = 0;
   for (let at = 0; at < doomed.length && !ctx.closed; at += SCAN_BATCH) {

@@ -756,7 +756,7 @@ t.test('enforceBounds trims the caches that are over their bounds, in steps that
   t.equal(store.stats().embeddings.size, 1, 'the embedding cache, under its bound, is left alone');
 });
 
-t.test('a trim reads and removes in steps of at most 1,000 entries, with the event loop running in between', async (t) => {
+t.test('a trim reads and removes in steps of at most 250 entries, with the event loop running in between', async (t) => {
   const dir = tempDir(t);
   const root = open({ path: dir, maxDbs: 4 });
   t.teardown(() => root.close());
@@ -784,7 +784,7 @@ t.test('a trim reads and removes in steps of at most 1,000 entries, with the eve
   t.equal(removed, 1400, 'down to 90 % of the bound, soonest expiry first');
   t.equal(db.get('k01399'), undefined);
   t.same(db.get('k01400'), { e: 1400 });
-  t.ok(most <= 1000, `at most 1,000 entries in one turn (most: ${most}, over ${turn} turns)`);
+  t.ok(most <= 250, `at most 250 entries in one turn (most: ${most}, over ${turn} turns)`);
 });
 
 t.test('answers in memory: admitted when read back, never served stale after an overwrite', async (t) => {
