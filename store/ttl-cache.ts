@@ -12,14 +12,16 @@
  * Sweeps and trims read every entry's expiry. Decoding a cached answer costs ~15 us, so
  * with the expiry inside the msgpack record (schema 3) trimming a 56,000-entry answer
  * cache to its bound took 2.9 s of the main thread's CPU; reading the header instead,
- * 0.3 s (bench/cache-trim.ts).
+ * 0.3 s (bench/cache-trim.ts). Trims by the cache's expiry index read no more than they
+ * remove; the header is what they check each entry's expiry by.
  */
 import type { Database } from 'lmdb';
 import { Packr } from 'msgpackr';
 import { type StoreContext, assertWritable, cacheKey, entryCount, removeKey } from './context';
 import { badArgument } from './errors';
 import { SCHEMA_VERSION } from './schema';
-import { sweepDb, trimByExpiry } from './sweep';
+import { ExpiryIndex } from './expiry-index';
+import { sweepDb, trimByExpiry, trimByIndex } from './sweep';
 
 /** Hit/miss counters of one cache in this process, and its entry count on disk. */
 export interface CacheStats {
@@ -109,13 +111,17 @@ export class TtlCache<T> {
    * so values must not be mutated by callers. Disabled when memoryEntries is 0.
    */
   private readonly memory = new Map<string, TtlRecord<T>>();
+  /** This cache's writes by expiry, for trims that read only what they remove. */
+  private readonly index: ExpiryIndex;
 
   constructor(
     private readonly ctx: StoreContext,
     private readonly db: Database<Buffer, string>,
     private readonly name: string,
     private readonly memoryEntries = 0,
-  ) {}
+  ) {
+    this.index = new ExpiryIndex(entryCount(db) === 0);
+  }
 
   /** The live value for `key`, or undefined (absent, expired, or another schema version). */
   get(key: string): T | undefined {
@@ -154,9 +160,11 @@ export class TtlCache<T> {
   /** Stores `value` for `ttlSeconds` (> 0). Resolves when committed. */
   async put(key: string, value: T, ttlSeconds: number): Promise<void> {
     assertWritable(this.ctx, `${this.name}.put`);
-    const record: TtlRecord<T> = { e: expiryFrom(this.ctx.now(), ttlSeconds), d: value };
+    const now = this.ctx.now();
+    const record: TtlRecord<T> = { e: expiryFrom(now, ttlSeconds), d: value };
     const k = cacheKey(key);
     this.pending.set(k, record);
+    this.index.push(k, record.e, now);
     // Memory admits a record when it is read back, not when it is written: under a stream
     // of unique prompts, answers never asked for again would otherwise fill it, and each
     // one outlived the young generation only to die in the old one (major GCs at the
@@ -201,12 +209,16 @@ export class TtlCache<T> {
    * Bounds the cache on disk: when it holds more than `maxEntries`, the entries that
    * expire first (the oldest writes, all having the same TTL) are removed until 90 % of
    * the bound is left. The TTL alone does not bound a cache under a stream of unique
-   * requests (seen: ~2.8 KB per unique prompt, gigabytes per hour at full load).
+   * requests (seen: ~2.8 KB per unique prompt, gigabytes per hour at full load). Goes by
+   * the expiry index, or, while that does not cover every entry yet (the cache was
+   * opened on existing entries), by a scan that completes it.
    */
   async trimTo(maxEntries: number): Promise<number> {
     assertWritable(this.ctx, `${this.name}.trimTo`);
     const now = this.ctx.now();
-    const { removed, cutoff } = await trimByExpiry(this.ctx, this.db, maxEntries, (frame) => liveExpiry(frameExpiry(frame), now));
+    const { removed, cutoff } = this.index.isComplete
+      ? await trimByIndex(this.ctx, this.db, this.index, maxEntries, frameExpiry)
+      : await trimByExpiry(this.ctx, this.db, maxEntries, (frame) => liveExpiry(frameExpiry(frame), now), (keys, expiries) => this.index.adopt(keys, expiries, now));
     if (removed > 0) this.forgetMemory((r) => !(liveExpiry(r.e, now) > cutoff));
     return removed;
   }

@@ -10,7 +10,8 @@ import { type StoreContext, assertWritable, cacheKey, entryCount, removeKey } fr
 import { badArgument } from './errors';
 import { type CacheStats, expiryFrom } from './ttl-cache';
 import { copyPayload, decodeHeader, encodeVectors } from './vector-codec';
-import { sweepDb, trimByExpiry } from './sweep';
+import { ExpiryIndex } from './expiry-index';
+import { sweepDb, trimByExpiry, trimByIndex } from './sweep';
 
 type BinaryDb = Database<Buffer, string>;
 
@@ -27,13 +28,24 @@ function isDeadVector(buf: Uint8Array, now: number): boolean {
   return header === undefined || (header.expiresAt !== 0 && now >= header.expiresAt);
 }
 
+/** A vector record's expiry as trims rank it: no TTL last, unreadable first. */
+function vectorExpiry(buf: Uint8Array): number {
+  const header = decodeHeader(buf);
+  return header === undefined ? -Infinity : header.expiresAt === 0 ? Infinity : header.expiresAt;
+}
+
 export class EmbeddingCache {
   private hits = 0;
   private misses = 0;
   /** Encoded records written but not committed yet (puts are batched: write-behind.ts). */
   private readonly pending = new Map<string, Buffer>();
 
-  constructor(private readonly ctx: StoreContext, private readonly db: BinaryDb) {}
+  /** This cache's writes by expiry, for trims that read only what they remove. */
+  private readonly index: ExpiryIndex;
+
+  constructor(private readonly ctx: StoreContext, private readonly db: BinaryDb) {
+    this.index = new ExpiryIndex(entryCount(db) === 0);
+  }
 
   /** A copy of the cached vector, or undefined (absent, expired, other schema version). */
   get(key: string): Float32Array | undefined {
@@ -60,6 +72,7 @@ export class EmbeddingCache {
     const k = cacheKey(key);
     const buf = encodeVectors(vec, vec.length, expiresAt);
     this.pending.set(k, buf);
+    this.index.push(k, vectorExpiry(buf), this.ctx.now());
     try {
       await this.ctx.cacheWrites.add(() => this.db.put(k, buf));
     } finally {
@@ -89,11 +102,9 @@ export class EmbeddingCache {
    */
   async trimTo(maxEntries: number): Promise<number> {
     assertWritable(this.ctx, 'embeddings.trimTo');
-    const expiryOf = (buf: Buffer): number => {
-      const header = decodeHeader(buf);
-      return header === undefined ? -Infinity : header.expiresAt === 0 ? Infinity : header.expiresAt;
-    };
-    return (await trimByExpiry(this.ctx, this.db, maxEntries, expiryOf)).removed;
+    if (this.index.isComplete) return (await trimByIndex(this.ctx, this.db, this.index, maxEntries, vectorExpiry)).removed;
+    const now = this.ctx.now();
+    return (await trimByExpiry(this.ctx, this.db, maxEntries, vectorExpiry, (keys, expiries) => this.index.adopt(keys, expiries, now))).removed;
   }
 }
 

@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
 import { open, type Database } from 'lmdb';
 import { ANSWER_DICTIONARY } from '../store/answer-dictionary';
-import { trimByExpiry } from '../store/sweep';
+import { ExpiryIndex } from '../store/expiry-index';
+import { trimByExpiry, trimByIndex } from '../store/sweep';
 import { encodeTtlFrame, frameExpiry, TTL_HEADER_BYTES } from '../store/ttl-cache';
 import { WriteBehind } from '../store/write-behind';
 import { openStore, pairKey, SCHEMA_VERSION, StoreError, type SpecRecord, type Store, type JobRecord } from '../store/index';
@@ -785,6 +786,84 @@ t.test('a trim reads and removes in steps of at most 250 entries, with the event
   t.equal(db.get('k01399'), undefined);
   t.same(db.get('k01400'), { e: 1400 });
   t.ok(most <= 250, `at most 250 entries in one turn (most: ${most}, over ${turn} turns)`);
+});
+
+t.test('ExpiryIndex pops the soonest expiry first and drops items expired before a write', async (t) => {
+  const rng = (() => {
+    let x = 12345;
+    return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  })();
+  const index = new ExpiryIndex(false);
+  t.equal(index.isComplete, false);
+  const expiries = Array.from({ length: 500 }, () => Math.floor(rng() * 1000) + 100);
+  expiries.forEach((e, i) => index.push(`k${i}`, e, 0));
+  t.equal(index.size, 500);
+  const popped: number[] = [];
+  for (let item = index.pop(); item; item = index.pop()) popped.push(item.expiry);
+  t.same(popped, [...expiries].sort((a, b) => a - b), 'ascending expiry');
+  index.push('a', 10, 0);
+  index.push('b', 20, 0);
+  index.push('c', 5000, 15);
+  t.equal(index.size, 2, 'the item that expired before the write is gone');
+  t.same(index.pop(), { key: 'b', expiry: 20 });
+  index.adopt(['x', 'y'], [7000, 6000], 0);
+  t.equal(index.isComplete, true);
+  t.same([index.pop()?.key, index.pop()?.key, index.pop()?.key], ['c', 'y', 'x']);
+});
+
+t.test('a trim by the index reads only the entries it removes, and skips stale items', async (t) => {
+  const dir = tempDir(t);
+  const root = open({ path: dir, maxDbs: 4 });
+  t.teardown(() => root.close());
+  const db = root.openDB<{ e: number }, string>({ name: 'c', encoding: 'msgpack' });
+  const index = new ExpiryIndex(true);
+  const key = (i: number) => `k${String(i).padStart(5, '0')}`;
+  await root.transaction(() => {
+    for (let i = 0; i < 5000; i++) {
+      db.putSync(key(i), { e: i });
+      index.push(key(i), i, -1);
+    }
+    // Written again later (its first item is stale), and removed behind the index's back.
+    db.putSync(key(3), { e: 9000 });
+    index.push(key(3), 9000, -1);
+    db.removeSync(key(5));
+  });
+  const ctx = { root, readOnly: false, now: () => 0, closed: false, cacheWrites: new WriteBehind(1, 1) };
+  let reads = 0;
+  const { removed } = await trimByIndex(ctx, db, index, 4000, (v) => (reads++, v.e));
+  // 4999 entries: 1399 over 3600. Items k0..k1400 minus stale k3 and k5: 1399 removed.
+  t.equal(removed, 4999 - 3600, 'down to 90 % of the bound');
+  t.equal(reads, 1399 + 1, 'read: the removed entries and the rewritten one, not the 3,600 kept');
+  t.equal(db.get(key(1400)), undefined, 'soonest expiries gone');
+  t.same(db.get(key(1401)), { e: 1401 }, 'the rest kept');
+  t.same(db.get(key(3)), { e: 9000 }, 'the rewritten entry kept: its old item was stale');
+});
+
+t.test('a cache opened on existing entries is trimmed by a scan once, then by its index', async (t) => {
+  const dir = tempDir(t);
+  let clock = 1_000_000;
+  const first = openStore<number>({ path: dir, now: () => clock, maxPredictionEntries: 100 });
+  for (let i = 0; i < 80; i++) {
+    clock += 10;
+    await first.predictions.put(`k${i}`, i, 3600);
+  }
+  await first.close();
+  const store = openTemp<number>(t, dir, { now: () => clock });
+  for (let i = 80; i < 150; i++) {
+    clock += 10;
+    await store.predictions.put(`k${i}`, i, 3600);
+  }
+  t.equal(await store.predictions.trimTo(100), 60, 'a scan: 150 -> 90');
+  t.equal(store.predictions.get('k59'), undefined);
+  t.equal(store.predictions.get('k60'), 60);
+  for (let i = 150; i < 200; i++) {
+    clock += 10;
+    await store.predictions.put(`k${i}`, i, 3600);
+  }
+  t.equal(await store.predictions.trimTo(100), 50, 'by the index: 140 -> 90, oldest writes (from before the reopen) first');
+  t.equal(store.predictions.get('k109'), undefined);
+  t.equal(store.predictions.get('k110'), 110);
+  t.equal(store.predictions.get('k199'), 199);
 });
 
 t.test('answers in memory: admitted when read back, never served stale after an overwrite', async (t) => {
