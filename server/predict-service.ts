@@ -79,6 +79,12 @@ const DESCRIPTION_MEMO_SIZE = 8192;
 export interface PredictHooks {
   /** Called with the ML answer as soon as it exists, when an LLM refinement follows. */
   onFast?: (fast: PredictResponse) => void;
+  /**
+   * A signal aborted once nobody waits for this answer (the client went away). Asked for
+   * only when an LLM call starts, which it then cancels: a paid call nobody reads is
+   * not made to the end. The answer of a cancelled call is not cached.
+   */
+  abortSignal?: () => AbortSignal;
 }
 
 export interface PredictServiceDeps {
@@ -248,7 +254,7 @@ export class PredictService {
           }),
           k,
         },
-        { deadlineMs: remaining },
+        { deadlineMs: remaining, signal: hooks.abortSignal?.() },
       );
       this.recordLlm(outcome);
       // A transient LLM miss must not pin the ML-only answer in the cache for the whole TTL.

@@ -30,6 +30,11 @@ export interface HttpRequest {
   id: string;
   /** Raw body bytes, when the route reads a body. */
   body?: Buffer;
+  /**
+   * A signal aborted when the client goes away before the reply (uWS onAborted). Made on
+   * first call, so requests that never ask pay nothing for it.
+   */
+  abortSignal?: () => AbortSignal;
 }
 
 export interface HttpReply {
@@ -128,8 +133,10 @@ export class HttpServer {
     const startedAt = process.hrtime.bigint();
     let aborted = false;
     let finished = false;
+    let abort: AbortController | undefined;
     res.onAborted(() => {
       aborted = true;
+      abort?.abort();
       this.done(finished);
       finished = true;
     });
@@ -149,6 +156,13 @@ export class HttpServer {
       params,
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
       id: this.nextId(headers['x-request-id']),
+      abortSignal: () => {
+        if (!abort) {
+          abort = new AbortController();
+          if (aborted) abort.abort();
+        }
+        return abort.signal;
+      },
     };
 
     const send = (reply: HttpReply, closeConnection = false) => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -7,6 +8,15 @@ import { startTestServer } from './helpers/server';
 import { startStandin, type Behaviour, type StandinCall } from './helpers/llm-standin';
 
 const USAGE = { input: 1200, output: 150 };
+
+/** Polls `cond` every 20 ms for up to `ms`; whether it came true. */
+async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
 const ANTHROPIC_KEY = 'sk-ant-test-llm-server';
 const OPENAI_KEY = 'sk-test-llm-server';
 
@@ -154,6 +164,25 @@ t.test('a stand-in that never answers: the ML answer by the deadline', async (t)
   const again = await s.post('/predict', { prompt: 'create a new user account', max_predictions: 3 });
   t.equal(again.json.metadata.performance_metrics.cache_hit, false, 'not served from the cache');
   t.equal(again.json.metadata.cost_aware_routing.status, 'deadline');
+});
+
+t.test('a client that goes away cancels the LLM call of its request', async (t) => {
+  // The first call never answers; later ones do at once.
+  const anthropic = await startStandin({ protocol: 'anthropic', behaviour: (_body, n) => (n === 0 ? { kind: 'hang' } : { kind: 'answer', usage: USAGE }) });
+  const s = await startTestServer(t, {}, { ANTHROPIC_API_KEY: ANTHROPIC_KEY, ANTHROPIC_BASE_URL: anthropic.url, OPENSESAME_LLM_DEADLINE_MS: '20000' });
+  t.teardown(() => anthropic.close());
+  const body = JSON.stringify({ prompt: 'create a new user account', max_predictions: 3 });
+  const req = http.request(`${s.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  req.on('error', () => undefined); // the abort below
+  req.end(body);
+  t.ok(await until(() => anthropic.calls.length === 1), 'the LLM is asked');
+  req.destroy();
+  // Without the cancellation the call stays open until the 20 s deadline.
+  t.ok(await until(() => anthropic.calls[0]!.abandoned), 'the LLM request is closed soon after the client left');
+  const r = await s.post('/predict', { prompt: 'create a new user account', max_predictions: 3 });
+  t.equal(r.status, 200, 'still serving');
+  t.equal(r.json.metadata.performance_metrics.cache_hit, false, 'the cancelled answer was not cached');
+  t.equal(r.json.metadata.cost_aware_routing.status, 'ok', 'this one asked the LLM again');
 });
 
 t.test('the daily budget persists across a restart on the same data dir', async (t) => {

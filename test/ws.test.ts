@@ -53,6 +53,15 @@ function connect(s: TestServer, headers: Record<string, string> = {}): Promise<C
 const final = (id: unknown) => (m: any) => m.id === id && (m.type === 'error' || (m.type === 'prediction' && m.stage === 'final'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `cond` every 20 ms for up to `ms`; whether it came true. */
+async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
 function closeAll(tt: Test, clients: Client[]): void {
   tt.teardown(() => {
     for (const c of clients) if (c.ws.readyState === WebSocket.OPEN) c.ws.terminate();
@@ -231,6 +240,24 @@ t.test('backpressure: a client that stops reading', async (t) => {
   c.send({ type: 'ping', id: 'alive' });
   await c.next((m) => m.id === 'alive');
   t.equal((await s.get('/health')).status, 200);
+});
+
+t.test('with an LLM: closing the connection cancels the LLM calls of its unanswered predictions', async (t) => {
+  const standin = await startStandin({ protocol: 'anthropic', behaviour: { kind: 'hang' } });
+  const s = await startTestServer(t, {}, { ANTHROPIC_API_KEY: 'sk-ant-test-ws', ANTHROPIC_BASE_URL: standin.url, OPENSESAME_LLM_DEADLINE_MS: '20000' });
+  t.teardown(() => standin.close());
+  const c = await connect(s);
+  closeAll(t, [c]);
+  c.send({ type: 'predict', id: 'gone', prompt: 'change the plan of this subscription', max_predictions: 3 });
+  await c.next((m) => m.id === 'gone' && m.stage === 'fast');
+  t.ok(await until(() => standin.calls.length === 1), 'the LLM is asked after the fast answer');
+  c.ws.close(1000);
+  // Without the cancellation the call stays open until the 20 s deadline.
+  t.ok(await until(() => standin.calls[0]!.abandoned), 'the LLM request is closed soon after the client left');
+  const other = await connect(s);
+  closeAll(t, [other]);
+  other.send({ type: 'ping', id: 'p' });
+  t.same(await other.next((m) => m.id === 'p'), { type: 'pong', id: 'p' }, 'still serving');
 });
 
 t.test('with an LLM: fast then final; shutdown closes with 1001 after in-flight work', async (t) => {

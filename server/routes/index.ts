@@ -45,7 +45,7 @@ export function registerRoutes(ctx: ServerContext): void {
     async (req: HttpRequest): Promise<HttpReply> => {
       const limitHeaders = rateLimit(ctx, req);
       const body = check(validatePredict, jsonBody(req));
-      const json = await ctx.predictor.predictJson(body, req.id);
+      const json = await ctx.predictor.predictJson(body, req.id, { abortSignal: req.abortSignal });
       if (ctx.config.logPrompts) logger.debug({ request_id: req.id, prompt: body.prompt }, 'prompt');
       return { status: 200, body: json, contentType: 'application/json', headers: limitHeaders };
     },

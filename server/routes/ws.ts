@@ -48,6 +48,8 @@ interface Session {
   refilledAt: number;
   queue: (string | null)[];
   shuttingDown: boolean;
+  /** Aborted when the connection closes: cancels the LLM calls of its unanswered predictions. */
+  closed: AbortController;
 }
 
 export function registerWsRoutes(ctx: ServerContext): void {
@@ -145,7 +147,10 @@ export function registerWsRoutes(ctx: ServerContext): void {
     const startedAt = performance.now();
     const requestId = `${s.req.id}.${++s.seq}`;
     ctx.predictor
-      .predictJson(body, requestId, { onFast: (fast) => send(conn, { type: 'prediction', id, stage: 'fast', ...fast }) })
+      .predictJson(body, requestId, {
+        onFast: (fast) => send(conn, { type: 'prediction', id, stage: 'fast', ...fast }),
+        abortSignal: () => s.closed.signal,
+      })
       .then(
         (final) => {
           metrics.requests.inc({ route: '/ws', method: 'predict', status: '200' });
@@ -178,7 +183,16 @@ export function registerWsRoutes(ctx: ServerContext): void {
           const { status, body, headers } = toErrorBody(err);
           return { refuse: { status, body, headers } };
         }
-        const session: Session = { req, seq: 0, inFlight: 0, tokens: burst, refilledAt: performance.now(), queue: [], shuttingDown: false };
+        const session: Session = {
+          req,
+          seq: 0,
+          inFlight: 0,
+          tokens: burst,
+          refilledAt: performance.now(),
+          queue: [],
+          shuttingDown: false,
+          closed: new AbortController(),
+        };
         return { accept: session };
       },
       message: (conn, s, text) => {
@@ -191,8 +205,10 @@ export function registerWsRoutes(ctx: ServerContext): void {
       },
       drain: (conn, s) => pump(conn, s),
       close: (_conn, s) => {
-        // Queued messages of a closed connection are never answered: nobody is listening.
+        // Queued messages of a closed connection are never answered: nobody is listening,
+        // and the LLM calls of its in-flight ones are cancelled.
         s.queue.length = 0;
+        s.closed.abort();
       },
       shutdown: (conn, s) => {
         s.shuttingDown = true;

@@ -40,6 +40,8 @@ export interface StandinCall {
   k: number;
   /** The behaviour applied. */
   behaviour: Behaviour;
+  /** The caller closed the request before it was answered (a cancelled or timed-out call). */
+  abandoned: boolean;
 }
 
 export interface StandinOptions {
@@ -81,7 +83,11 @@ export function startStandin(opts: StandinOptions): Promise<Standin> {
       const behaviour = typeof opts.behaviour === 'function' ? opts.behaviour(body, i) : opts.behaviour;
       const shortlist = parseShortlist(body);
       const k = parseK(body);
-      calls.push({ n: i, path: req.url ?? '', headers: req.headers, body, shortlist, k, behaviour });
+      const call: StandinCall = { n: i, path: req.url ?? '', headers: req.headers, body, shortlist, k, behaviour, abandoned: false };
+      calls.push(call);
+      res.on('close', () => {
+        if (!res.writableEnded) call.abandoned = true;
+      });
       if (behaviour.kind === 'hang') return;
       const delay = 'delayMs' in behaviour ? (behaviour.delayMs ?? 0) : 0;
       const respond = (): void => {
