@@ -54,7 +54,11 @@ export interface StartOptions {
 export async function startServer(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
   const startedAt = Date.now();
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const store = openStore<CachedPrediction>({ path: config.dataDir, maxPredictionEntries: config.cacheMaxEntries });
+  const store = openStore<CachedPrediction>({
+    path: config.dataDir,
+    maxPredictionEntries: config.cacheMaxEntries,
+    maxEmbeddingEntries: config.embeddingCacheMaxEntries,
+  });
   const metrics = createMetrics();
   const specs = new SpecRegistry(store, { urlTtlSeconds: config.specUrlTtlSeconds, fetchTimeoutMs: config.specFetchTimeoutMs, maxBytes: config.maxSpecBytes });
   const dirs: { dir: string; source: 'bundled' | 'dir' }[] = [{ dir: config.bundledSpecsDir, source: 'bundled' }];

@@ -30,6 +30,8 @@ export interface Config {
   cacheTtlSeconds: number;
   /** Most prediction-cache entries kept on disk; the oldest go first (OPENSESAME_CACHE_MAX_ENTRIES). */
   cacheMaxEntries: number;
+  /** Most prompt-embedding cache entries kept on disk; the oldest go first (OPENSESAME_EMBEDDING_CACHE_MAX_ENTRIES). */
+  embeddingCacheMaxEntries: number;
   /** How long a spec fetched by URL is kept before it is fetched again (OPENSESAME_SPEC_URL_TTL_SECONDS). */
   specUrlTtlSeconds: number;
   /** Time limit of a spec URL fetch (OPENSESAME_SPEC_FETCH_TIMEOUT_MS). */
@@ -197,6 +199,7 @@ export function resolveConfig(env: Env = process.env, overrides: Partial<Config>
     maxSpecBytes: int(env, 'OPENSESAME_MAX_SPEC_BYTES', 20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     cacheTtlSeconds: int(env, 'OPENSESAME_CACHE_TTL_SECONDS', 3600, 0, 30 * 86400),
     cacheMaxEntries: int(env, 'OPENSESAME_CACHE_MAX_ENTRIES', 50_000, 10, 100_000_000),
+    embeddingCacheMaxEntries: int(env, 'OPENSESAME_EMBEDDING_CACHE_MAX_ENTRIES', 50_000, 10, 100_000_000),
     specUrlTtlSeconds: int(env, 'OPENSESAME_SPEC_URL_TTL_SECONDS', 3600, 0, 30 * 86400),
     specFetchTimeoutMs: int(env, 'OPENSESAME_SPEC_FETCH_TIMEOUT_MS', 5000, 100, 120_000),
     guardrails: bool(env, 'OPENSESAME_ENABLE_GUARDRAILS', true),

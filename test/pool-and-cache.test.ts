@@ -36,6 +36,20 @@ t.test('prediction cache entries expire after their TTL', async (t) => {
   t.equal((await s.post('/predict', body)).json.metadata.performance_metrics.cache_hit, false, 'expired entry is a miss');
 });
 
+t.test('OPENSESAME_CACHE_MAX_ENTRIES and OPENSESAME_EMBEDDING_CACHE_MAX_ENTRIES bound their caches', async (t) => {
+  const s = await startTestServer(t, {}, { OPENSESAME_CACHE_MAX_ENTRIES: '20', OPENSESAME_EMBEDDING_CACHE_MAX_ENTRIES: '10' });
+  const prompts = ['list', 'show', 'find', 'open', 'view'].flatMap((verb) => ['projects', 'invoices', 'members', 'webhooks', 'teams'].map((noun) => `${verb} all ${noun}`));
+  for (const prompt of prompts) t.equal((await s.post('/predict', { prompt })).status, 200);
+  await new Promise((r) => setTimeout(r, 100)); // past the write-behind window
+  const store = s.server.ctx.store;
+  t.same([store.stats().predictions.size, store.stats().embeddings.size], [25, 25], 'both over their bounds');
+  // What the server runs every 5 s.
+  t.equal(await store.enforceBounds(), (25 - 18) + (25 - 9), 'each down to 90 % of its own bound');
+  t.same([store.stats().predictions.size, store.stats().embeddings.size], [18, 9]);
+  const last = await s.post('/predict', { prompt: prompts[prompts.length - 1] });
+  t.equal(last.json.metadata.performance_metrics.cache_hit, true, 'the newest answer is kept');
+});
+
 t.test('with caching off, neither answers nor prompt embeddings are stored', async (t) => {
   const s = await startTestServer(t, { cacheTtlSeconds: 0 });
   for (let i = 0; i < 2; i++) t.equal((await s.post('/predict', { prompt: 'list all projects' })).json.metadata.performance_metrics.cache_hit, false);
