@@ -62,34 +62,24 @@ export const MIGRATIONS: readonly MigrationStep[] = [
   {
     from: 1,
     description: 'caches of answers and fetched specs are stored compressed (the caches are cleared); durable records are restamped',
-    upgrade: {
-      specs: restamp(1),
-      training_log: restamp(1),
-      jobs: restamp(1),
-      transitions: restampCount(1),
-    },
+    upgrade: restampDurable(1),
   },
   {
     from: 2,
     description: 'cached answers are compressed against their own dictionary, answer-dictionary.ts (the caches are cleared); durable records are restamped',
-    upgrade: {
-      specs: restamp(2),
-      training_log: restamp(2),
-      jobs: restamp(2),
-      transitions: restampCount(2),
-    },
+    upgrade: restampDurable(2),
   },
   {
     from: 3,
     description: 'cached answers and fetched specs are stored as frames whose expiry is read without decoding the value, ttl-cache.ts (the caches are cleared); durable records are restamped',
-    upgrade: {
-      specs: restamp(3),
-      training_log: restamp(3),
-      jobs: restamp(3),
-      transitions: restampCount(3),
-    },
+    upgrade: restampDurable(3),
   },
 ];
+
+/** Every durable record of version `from` restamped `from + 1`, nothing else changed. */
+function restampDurable(from: number): MigrationStep['upgrade'] {
+  return { specs: restamp(from), training_log: restamp(from), jobs: restamp(from), transitions: restampCount(from) };
+}
 
 /** Counter records `[from, n]` become `[from + 1, n]`; anything else is dropped. */
 function restampCount(from: number): RecordUpgrade {

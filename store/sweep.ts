@@ -20,22 +20,38 @@ const SCAN_BATCH = 250;
  * cache never blocks it for long (a 150,000-entry answer cache took ~0.3 s to read in
  * one go). Stops early when the store closes.
  */
-async function scanInSteps<V>(
+async function scanInSteps<V, K extends Key>(
   ctx: StoreContext,
-  db: Database<V, Key>,
-  visit: (entries: { key: Key; value: V }[]) => Promise<void> | void,
+  db: Database<V, K>,
+  visit: (entries: { key: K; value: V }[]) => Promise<void> | void,
 ): Promise<void> {
-  let after: Key | undefined;
+  let after: K | undefined;
   for (;;) {
     if (ctx.closed) return;
     const range = db.getRange(after === undefined ? { limit: SCAN_BATCH } : { start: after, exclusiveStart: true, limit: SCAN_BATCH });
-    const entries: { key: Key; value: V }[] = [];
+    const entries: { key: K; value: V }[] = [];
     for (const { key, value } of range) entries.push({ key, value });
     await visit(entries);
     if (entries.length < SCAN_BATCH) return;
     after = entries[entries.length - 1]!.key;
     await yieldTurn();
   }
+}
+
+/**
+ * Removes the entries of `keys` (at most SCAN_BATCH) in one write transaction, each only
+ * if `stillDoomed` holds for its current value: a put since the caller looked may have
+ * made it live again. Resolves to the number removed.
+ */
+function removeChecked<V, K extends Key>(ctx: StoreContext, db: Database<V, K>, keys: readonly K[], stillDoomed: (current: V, i: number) => boolean): Promise<number> {
+  return ctx.root.transaction(() => {
+    let n = 0;
+    keys.forEach((key, i) => {
+      const current = db.get(key);
+      if (current !== undefined && stillDoomed(current, i) && db.removeSync(key)) n++;
+    });
+    return n;
+  });
 }
 
 /**
@@ -55,15 +71,7 @@ export async function sweepDb<V>(
   await scanInSteps(ctx, db, async (entries) => {
     const now = ctx.now();
     const dead = entries.filter((e) => isDead(e.value, now)).map((e) => e.key);
-    if (dead.length === 0) return;
-    removed += await ctx.root.transaction(() => {
-      let n = 0;
-      for (const key of dead) {
-        const current = db.get(key);
-        if (current !== undefined && isDead(current, now) && db.removeSync(key)) n++;
-      }
-      return n;
-    });
+    if (dead.length > 0) removed += await removeChecked(ctx, db, dead, (current) => isDead(current, now));
   });
   return removed;
 }
@@ -90,9 +98,9 @@ export async function trimByExpiry<V, K extends Key = Key>(
   if (entryCount(db) <= maxEntries) return { removed: 0, cutoff: -Infinity };
   const keys: K[] = [];
   const expiries: number[] = [];
-  await scanInSteps(ctx, db as unknown as Database<V, Key>, (entries) => {
+  await scanInSteps(ctx, db, (entries) => {
     for (const { key, value } of entries) {
-      keys.push(key as K);
+      keys.push(key);
       expiries.push(expiryOf(value));
     }
   });
@@ -105,15 +113,7 @@ export async function trimByExpiry<V, K extends Key = Key>(
   const doomed = keys.filter((_, i) => !kept(i));
   let removed = 0;
   for (let at = 0; at < doomed.length && !ctx.closed; at += SCAN_BATCH) {
-    const step = doomed.slice(at, at + SCAN_BATCH);
-    removed += await ctx.root.transaction(() => {
-      let n = 0;
-      for (const key of step) {
-        const current = db.get(key);
-        if (current !== undefined && !(expiryOf(current) > cutoff) && db.removeSync(key)) n++;
-      }
-      return n;
-    });
+    removed += await removeChecked(ctx, db, doomed.slice(at, at + SCAN_BATCH), (current) => !(expiryOf(current) > cutoff));
     await yieldTurn();
   }
   return { removed, cutoff };
@@ -142,15 +142,26 @@ export async function trimByIndex<V>(
     const step: { key: string; expiry: number }[] = [];
     while (step.length < Math.min(SCAN_BATCH, excess - removed) && index.size > 0) step.push(index.pop()!);
     cutoff = step[step.length - 1]!.expiry;
-    removed += await ctx.root.transaction(() => {
-      let n = 0;
-      for (const { key, expiry } of step) {
-        const current = db.get(key);
-        if (current !== undefined && expiryOf(current) === expiry && db.removeSync(key)) n++;
-      }
-      return n;
-    });
+    removed += await removeChecked(ctx, db, step.map((item) => item.key), (current, i) => expiryOf(current) === step[i]!.expiry);
     await yieldTurn();
   }
   return { removed, cutoff };
+}
+
+/**
+ * A cache's trim to its bound: by its expiry index once that covers every entry, else by
+ * a scan (trimByExpiry, ranking entries by `scanExpiryOf`) that hands the survivors to
+ * the index and so completes it. `expiryOf` reads the expiry stored in a value.
+ */
+export function trimToBound<V>(
+  ctx: StoreContext,
+  db: Database<V, string>,
+  index: ExpiryIndex,
+  maxEntries: number,
+  expiryOf: (value: V) => number,
+  scanExpiryOf: (value: V) => number = expiryOf,
+): Promise<{ removed: number; cutoff: number }> {
+  if (index.isComplete) return trimByIndex(ctx, db, index, maxEntries, expiryOf);
+  const now = ctx.now();
+  return trimByExpiry(ctx, db, maxEntries, scanExpiryOf, (keys, expiries) => index.adopt(keys, expiries, now));
 }

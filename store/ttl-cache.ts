@@ -21,7 +21,7 @@ import { type StoreContext, assertWritable, cacheKey, entryCount, removeKey } fr
 import { badArgument } from './errors';
 import { SCHEMA_VERSION } from './schema';
 import { ExpiryIndex } from './expiry-index';
-import { sweepDb, trimByExpiry, trimByIndex } from './sweep';
+import { sweepDb, trimToBound } from './sweep';
 
 /** Hit/miss counters of one cache in this process, and its entry count on disk. */
 export interface CacheStats {
@@ -216,9 +216,7 @@ export class TtlCache<T> {
   async trimTo(maxEntries: number): Promise<number> {
     assertWritable(this.ctx, `${this.name}.trimTo`);
     const now = this.ctx.now();
-    const { removed, cutoff } = this.index.isComplete
-      ? await trimByIndex(this.ctx, this.db, this.index, maxEntries, frameExpiry)
-      : await trimByExpiry(this.ctx, this.db, maxEntries, (frame) => liveExpiry(frameExpiry(frame), now), (keys, expiries) => this.index.adopt(keys, expiries, now));
+    const { removed, cutoff } = await trimToBound(this.ctx, this.db, this.index, maxEntries, frameExpiry, (frame) => liveExpiry(frameExpiry(frame), now));
     if (removed > 0) this.forgetMemory((r) => !(liveExpiry(r.e, now) > cutoff));
     return removed;
   }

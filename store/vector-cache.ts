@@ -11,7 +11,7 @@ import { badArgument } from './errors';
 import { type CacheStats, expiryFrom } from './ttl-cache';
 import { copyPayload, decodeHeader, encodeVectors } from './vector-codec';
 import { ExpiryIndex } from './expiry-index';
-import { sweepDb, trimByExpiry, trimByIndex } from './sweep';
+import { sweepDb, trimToBound } from './sweep';
 
 type BinaryDb = Database<Buffer, string>;
 
@@ -72,7 +72,7 @@ export class EmbeddingCache {
     const k = cacheKey(key);
     const buf = encodeVectors(vec, vec.length, expiresAt);
     this.pending.set(k, buf);
-    this.index.push(k, vectorExpiry(buf), this.ctx.now());
+    this.index.push(k, expiresAt === 0 ? Infinity : expiresAt, this.ctx.now()); // as vectorExpiry reads it back
     try {
       await this.ctx.cacheWrites.add(() => this.db.put(k, buf));
     } finally {
@@ -102,9 +102,7 @@ export class EmbeddingCache {
    */
   async trimTo(maxEntries: number): Promise<number> {
     assertWritable(this.ctx, 'embeddings.trimTo');
-    if (this.index.isComplete) return (await trimByIndex(this.ctx, this.db, this.index, maxEntries, vectorExpiry)).removed;
-    const now = this.ctx.now();
-    return (await trimByExpiry(this.ctx, this.db, maxEntries, vectorExpiry, (keys, expiries) => this.index.adopt(keys, expiries, now))).removed;
+    return (await trimToBound(this.ctx, this.db, this.index, maxEntries, vectorExpiry)).removed;
   }
 }
 
